@@ -1,0 +1,1 @@
+//! goro-executor (under construction)

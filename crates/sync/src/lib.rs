@@ -1,0 +1,1 @@
+//! goro-sync (under construction)
