@@ -1,0 +1,64 @@
+//! The channel lock.
+//!
+//! Every channel is protected by one small lock, as in Go's runtime (`hchan.lock`). A select
+//! that has to wait locks all of its channels at once, in address order, so it needs a lock
+//! it can take and release without a guard tied to one channel type: [`RawLock`].
+//!
+//! Outside loom this is `parking_lot`'s raw mutex (one CAS to lock and unlock when
+//! uncontended, adaptive spinning, then parking). Under loom it is a spin lock on a loom
+//! atomic, which loom explores like any other atomic.
+
+#[cfg(not(loom))]
+use parking_lot::lock_api::RawMutex as _;
+
+/// A lock with no data and no guard; callers pair `lock` and `unlock` themselves.
+pub(crate) struct RawLock {
+    #[cfg(not(loom))]
+    raw: parking_lot::RawMutex,
+    #[cfg(loom)]
+    locked: crate::loom::AtomicBool,
+}
+
+impl RawLock {
+    pub(crate) fn new() -> Self {
+        RawLock {
+            #[cfg(not(loom))]
+            raw: parking_lot::RawMutex::INIT,
+            #[cfg(loom)]
+            locked: crate::loom::AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn lock(&self) {
+        #[cfg(not(loom))]
+        self.raw.lock();
+        #[cfg(loom)]
+        while self
+            .locked
+            .compare_exchange(
+                false,
+                true,
+                crate::loom::Ordering::Acquire,
+                crate::loom::Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            loom::thread::yield_now();
+        }
+    }
+
+    /// Releases the lock.
+    ///
+    /// # Safety
+    /// The caller holds the lock (a `lock` call not yet paired with an `unlock`).
+    pub(crate) unsafe fn unlock(&self) {
+        #[cfg(not(loom))]
+        // SAFETY: the caller holds the lock, which is what `RawMutex::unlock` requires.
+        unsafe {
+            self.raw.unlock()
+        };
+        #[cfg(loom)]
+        // Release: publishes the critical section to the next `lock` (Acquire).
+        self.locked.store(false, crate::loom::Ordering::Release);
+    }
+}

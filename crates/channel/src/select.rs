@@ -1,0 +1,1000 @@
+//! Select: wait on several sends and receives, exactly one of which takes effect.
+//!
+//! # Protocol
+//!
+//! A select is a list of cases (a receive on a channel, or a send of a value on one), each a
+//! [`Selectable`]. Running it goes through three steps, built on the waiter protocol of
+//! [`waiter`](crate::waiter):
+//!
+//! 1. **Try** (`try_cases`): visit the cases in a fresh random order (Go's `pollorder`;
+//!    written order when biased) and attempt each one without waiting, taking only that
+//!    case's channel lock. The first that can proceed takes effect and the select is over.
+//!    Nothing is allocated and no lock is taken that the plain operation would not take.
+//! 2. **Lock all, check, register** (`lock_check_register`): lock every distinct channel of
+//!    the select in address order (Go's `lockorder`, so concurrent selects cannot deadlock),
+//!    try every case again in a new random order, and if none can proceed, push one packet
+//!    per case, all sharing one [`Waiter`], before releasing the locks. Since the check and
+//!    the registration happen under all the locks, no counterpart can slip in between.
+//! 3. **Wait** for the waiter's token to be completed by a counterpart: `DONE(case)` says
+//!    which case took effect (the counterpart already moved the value). The select then
+//!    withdraws its other packets (one lock per channel) and returns the case's index.
+//!
+//! Exactly once: the try and check steps perform at most one operation, by the select
+//! itself, and return at once; in the wait step, only the one counterpart that wins the CAS
+//! on the shared token performs an operation, on one case; every other packet is stale from
+//! that moment and is skipped by everyone. A select never pairs with itself (it is never
+//! registered while it is active).
+//!
+//! Cancellation (a dropped select future, a blocking select that times out): the owner CASes
+//! the token to `ABORTED`. Winning means nothing happened and never will: withdraw every
+//! packet (a send case's value is dropped with it). Losing means a case took effect: if it
+//! was a receive, its value is given back to the channel ([`requeue`](crate::ops::requeue)),
+//! so nothing is lost; if it was a send, the value was delivered (at most once).
+
+use crate::chan::{Chan, RecvAttempt, SendAttempt, Wake};
+use crate::err::{RecvError, SelectTimeoutError, SendError, TrySelectError};
+use crate::loom::Arc;
+use crate::ops::{finish_recv, finish_send, requeue};
+use crate::waiter::{Done, Packet, Waiter};
+use crate::{Receiver, Sender};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// One case of a select, type-erased. Implementation detail of [`select!`](crate::select!)
+/// and [`Select`]; not meant to be implemented outside this crate.
+#[doc(hidden)]
+pub trait Selectable {
+    /// Identity of the case's channel (lock order, operation check).
+    fn chan_addr(&self) -> usize;
+    /// Whether this is a send case.
+    fn is_send(&self) -> bool;
+    /// Locks the case's channel.
+    fn raw_lock(&self);
+    /// Unlocks the case's channel.
+    ///
+    /// # Safety
+    /// The caller holds the lock taken by `raw_lock`.
+    unsafe fn raw_unlock(&self);
+    /// Attempts the operation without waiting; `true` if it took effect (or found the
+    /// channel closed), with the outcome stored in the case. If `locked`, the caller holds
+    /// the channel lock and must call `wake_pending` after releasing it.
+    ///
+    /// # Safety
+    /// If `locked`, the caller holds this case's channel lock.
+    unsafe fn try_fire(&mut self, locked: bool) -> bool;
+    /// Wakes a waiter completed by a `try_fire(true)` (after unlocking).
+    fn wake_pending(&mut self);
+    /// Queues a packet for case `index` of `waiter`.
+    ///
+    /// # Safety
+    /// The caller holds this case's channel lock.
+    unsafe fn register(&mut self, waiter: &Arc<Waiter>, index: usize);
+    /// A counterpart completed this case: take the outcome from the packet.
+    fn complete(&mut self, closed: bool);
+    /// Another case took effect, or the select withdrew: remove this case's packet.
+    fn withdraw(&mut self);
+    /// The select was dropped after this case completed: give a received value back.
+    fn give_back(&mut self);
+}
+
+/// A receive case. Implementation detail of [`select!`](crate::select!).
+#[doc(hidden)]
+pub struct RecvCase<'a, T> {
+    chan: &'a Chan<T>,
+    packet: Option<Arc<Packet<T>>>,
+    result: Option<Result<T, RecvError>>,
+    wake: Option<Wake<T>>,
+}
+
+impl<T> fmt::Debug for RecvCase<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvCase")
+            .field("registered", &self.packet.is_some())
+            .field("done", &self.result.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    /// A receive on `rx`.
+    pub fn new(rx: &'a Receiver<T>) -> Self {
+        RecvCase {
+            chan: &rx.chan,
+            packet: None,
+            result: None,
+            wake: None,
+        }
+    }
+
+    /// The outcome of this case, once it took effect.
+    ///
+    /// # Panics
+    /// If this case did not take effect, or its outcome was already taken.
+    pub fn take_result(&mut self) -> Result<T, RecvError> {
+        self.result
+            .take()
+            .expect("select: this receive case did not take effect, or its result was taken")
+    }
+}
+
+impl<T> Selectable for RecvCase<'_, T> {
+    fn chan_addr(&self) -> usize {
+        self.chan.addr()
+    }
+
+    fn is_send(&self) -> bool {
+        false
+    }
+
+    fn raw_lock(&self) {
+        self.chan.raw_lock()
+    }
+
+    unsafe fn raw_unlock(&self) {
+        // SAFETY: forwarded obligation.
+        unsafe { self.chan.raw_unlock() }
+    }
+
+    unsafe fn try_fire(&mut self, locked: bool) -> bool {
+        if !locked {
+            self.chan.raw_lock();
+        }
+        // SAFETY: the lock is held (taken above, or by the caller).
+        let attempt = unsafe { self.chan.inner_unchecked() }.recv();
+        if !locked {
+            // SAFETY: taken above; the `&mut Inner` is gone.
+            unsafe { self.chan.raw_unlock() };
+        }
+        match attempt {
+            RecvAttempt::Received(v, wake) => {
+                self.result = Some(Ok(v));
+                if locked {
+                    self.wake = Some(wake);
+                } else {
+                    wake.wake();
+                }
+                true
+            }
+            RecvAttempt::Closed => {
+                self.result = Some(Err(RecvError));
+                true
+            }
+            RecvAttempt::Empty => false,
+        }
+    }
+
+    fn wake_pending(&mut self) {
+        if let Some(w) = self.wake.take() {
+            w.wake();
+        }
+    }
+
+    unsafe fn register(&mut self, waiter: &Arc<Waiter>, index: usize) {
+        let p = Packet::shared(waiter, index, None);
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.inner_unchecked() }.register_receiver(p.clone());
+        self.packet = Some(p);
+    }
+
+    fn complete(&mut self, closed: bool) {
+        let p = self.packet.take().expect("a completed case was registered");
+        let done = Done { case: 0, closed };
+        self.result = Some(finish_recv(self.chan, &p, done));
+    }
+
+    fn withdraw(&mut self) {
+        if let Some(p) = self.packet.take() {
+            self.chan.lock().unregister(&p);
+        }
+    }
+
+    fn give_back(&mut self) {
+        if let Some(Ok(v)) = self.result.take() {
+            requeue(self.chan, v);
+        }
+    }
+}
+
+/// A send case. Implementation detail of [`select!`](crate::select!).
+#[doc(hidden)]
+pub struct SendCase<'a, T> {
+    chan: &'a Chan<T>,
+    value: Option<T>,
+    packet: Option<Arc<Packet<T>>>,
+    result: Option<Result<(), SendError<T>>>,
+    wake: Option<Wake<T>>,
+}
+
+impl<T> fmt::Debug for SendCase<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendCase")
+            .field("registered", &self.packet.is_some())
+            .field("done", &self.result.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, T> SendCase<'a, T> {
+    /// A send of `value` on `tx`.
+    pub fn new(tx: &'a Sender<T>, value: T) -> Self {
+        SendCase {
+            chan: &tx.chan,
+            value: Some(value),
+            packet: None,
+            result: None,
+            wake: None,
+        }
+    }
+
+    /// The outcome of this case, once it took effect.
+    ///
+    /// # Panics
+    /// If this case did not take effect, or its outcome was already taken.
+    pub fn take_result(&mut self) -> Result<(), SendError<T>> {
+        self.result
+            .take()
+            .expect("select: this send case did not take effect, or its result was taken")
+    }
+}
+
+impl<T> Selectable for SendCase<'_, T> {
+    fn chan_addr(&self) -> usize {
+        self.chan.addr()
+    }
+
+    fn is_send(&self) -> bool {
+        true
+    }
+
+    fn raw_lock(&self) {
+        self.chan.raw_lock()
+    }
+
+    unsafe fn raw_unlock(&self) {
+        // SAFETY: forwarded obligation.
+        unsafe { self.chan.raw_unlock() }
+    }
+
+    unsafe fn try_fire(&mut self, locked: bool) -> bool {
+        let Some(value) = self.value.take() else {
+            return false;
+        };
+        if !locked {
+            self.chan.raw_lock();
+        }
+        // SAFETY: the lock is held (taken above, or by the caller).
+        let attempt = unsafe { self.chan.inner_unchecked() }.send(value);
+        if !locked {
+            // SAFETY: taken above; the `&mut Inner` is gone.
+            unsafe { self.chan.raw_unlock() };
+        }
+        match attempt {
+            SendAttempt::Sent(wake) => {
+                self.result = Some(Ok(()));
+                if locked {
+                    self.wake = Some(wake);
+                } else {
+                    wake.wake();
+                }
+                true
+            }
+            SendAttempt::Closed(v) => {
+                self.result = Some(Err(SendError(v)));
+                true
+            }
+            SendAttempt::Full(v) => {
+                self.value = Some(v);
+                false
+            }
+        }
+    }
+
+    fn wake_pending(&mut self) {
+        if let Some(w) = self.wake.take() {
+            w.wake();
+        }
+    }
+
+    unsafe fn register(&mut self, waiter: &Arc<Waiter>, index: usize) {
+        let p = Packet::shared(waiter, index, self.value.take());
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.inner_unchecked() }.register_sender(p.clone());
+        self.packet = Some(p);
+    }
+
+    fn complete(&mut self, closed: bool) {
+        let p = self.packet.take().expect("a completed case was registered");
+        self.result = Some(finish_send(&p, Done { case: 0, closed }));
+    }
+
+    fn withdraw(&mut self) {
+        if let Some(p) = self.packet.take() {
+            self.chan.lock().unregister(&p);
+            // SAFETY: the select's token is no longer WAITING and was not completed through
+            // this packet, so nobody else touches its slot: the value comes back to the case.
+            self.value = unsafe { p.take() };
+        }
+    }
+
+    fn give_back(&mut self) {}
+}
+
+/// A list of select cases.
+#[doc(hidden)]
+pub trait Cases {
+    /// Number of cases.
+    fn count(&self) -> usize;
+    /// Case `i`.
+    fn case(&mut self, i: usize) -> &mut dyn Selectable;
+}
+
+impl<'c> Cases for [Box<dyn Selectable + Send + 'c>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn case(&mut self, i: usize) -> &mut dyn Selectable {
+        &mut *self[i]
+    }
+}
+
+/// `Cases` for tuples of `&mut` cases (what `select!` builds): the tuple keeps each case's
+/// concrete type, so a select future is `Send` exactly when its cases are.
+macro_rules! tuple_cases {
+    ($( ($idx:tt $T:ident) )+) => {
+        impl<'x, $($T: Selectable + 'x),+> Cases for ($(&'x mut $T,)+) {
+            fn count(&self) -> usize {
+                [$($idx),+].len()
+            }
+            fn case(&mut self, i: usize) -> &mut dyn Selectable {
+                match i {
+                    $( $idx => &mut *self.$idx, )+
+                    _ => panic!("select: case index {i} out of range"),
+                }
+            }
+        }
+    };
+}
+
+tuple_cases!((0 S0));
+tuple_cases!((0 S0) (1 S1));
+tuple_cases!((0 S0) (1 S1) (2 S2));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26) (27 S27));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26) (27 S27) (28 S28));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26) (27 S27) (28 S28) (29 S29));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26) (27 S27) (28 S28) (29 S29) (30 S30));
+tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26) (27 S27) (28 S28) (29 S29) (30 S30) (31 S31));
+
+/// Case indices in some order, on the stack for up to `INLINE` cases.
+struct Order {
+    inline: [u32; INLINE],
+    heap: Vec<u32>,
+    len: usize,
+}
+
+const INLINE: usize = 32;
+
+impl Order {
+    fn identity(n: usize) -> Order {
+        let mut o = Order {
+            inline: [0; INLINE],
+            heap: Vec::new(),
+            len: n,
+        };
+        if n > INLINE {
+            o.heap = (0..n as u32).collect();
+        } else {
+            for (i, slot) in o.inline[..n].iter_mut().enumerate() {
+                *slot = i as u32;
+            }
+        }
+        o
+    }
+
+    /// Written order when `biased`, otherwise a uniformly random permutation.
+    fn poll_order(n: usize, biased: bool) -> Order {
+        let mut o = Order::identity(n);
+        if !biased {
+            let s = o.as_mut();
+            // Fisher-Yates.
+            for i in (1..s.len()).rev() {
+                let j = fastrand::usize(..=i);
+                s.swap(i, j);
+            }
+        }
+        o
+    }
+
+    /// Cases sorted by channel address (lock order).
+    fn lock_order<C: Cases + ?Sized>(cases: &mut C) -> Order {
+        let mut o = Order::identity(cases.count());
+        o.as_mut().sort_unstable_by_key(|&i| cases.case(i as usize).chan_addr());
+        o
+    }
+
+    fn as_mut(&mut self) -> &mut [u32] {
+        if self.len > INLINE {
+            &mut self.heap
+        } else {
+            &mut self.inline[..self.len]
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let s: &[u32] = if self.len > INLINE {
+            &self.heap
+        } else {
+            &self.inline[..self.len]
+        };
+        s.iter().map(|&i| i as usize)
+    }
+}
+
+/// Step 1: try every case once, each under its own lock.
+fn try_cases<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usize> {
+    let order = Order::poll_order(cases.count(), biased);
+    for i in order.iter() {
+        // SAFETY: `locked == false`: the case takes its own lock.
+        if unsafe { cases.case(i).try_fire(false) } {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Step 2: under all locks, check again; if nothing is ready and `make_waiter` is given,
+/// register a packet per case. `Ok(case)` if a case took effect.
+fn lock_check_register<C: Cases + ?Sized>(
+    cases: &mut C,
+    biased: bool,
+    make_waiter: Option<&dyn Fn() -> Waiter>,
+) -> Result<usize, Option<Arc<Waiter>>> {
+    let n = cases.count();
+    let lock_order = Order::lock_order(cases);
+    let mut last = None;
+    for i in lock_order.iter() {
+        let c = cases.case(i);
+        let addr = c.chan_addr();
+        if last != Some(addr) {
+            c.raw_lock();
+            last = Some(addr);
+        }
+    }
+    let mut fired = None;
+    for i in Order::poll_order(n, biased).iter() {
+        // SAFETY: every channel of the select is locked above.
+        if unsafe { cases.case(i).try_fire(true) } {
+            fired = Some(i);
+            break;
+        }
+    }
+    let mut waiter = None;
+    if fired.is_none() {
+        if let Some(make) = make_waiter {
+            let w = Arc::new(make());
+            for i in 0..n {
+                // SAFETY: every channel of the select is locked above.
+                unsafe { cases.case(i).register(&w, i) };
+            }
+            waiter = Some(w);
+        }
+    }
+    let mut last = None;
+    for i in lock_order.iter() {
+        let c = cases.case(i);
+        let addr = c.chan_addr();
+        if last != Some(addr) {
+            // SAFETY: locked once per distinct channel above; no `&mut Inner` survives.
+            unsafe { c.raw_unlock() };
+            last = Some(addr);
+        }
+    }
+    match fired {
+        Some(i) => {
+            cases.case(i).wake_pending();
+            Ok(i)
+        }
+        None => Err(waiter),
+    }
+}
+
+/// Step 3 epilogue: case `done.case` took effect; withdraw the others.
+fn finish<C: Cases + ?Sized>(cases: &mut C, done: Done) -> usize {
+    for i in 0..cases.count() {
+        if i == done.case {
+            cases.case(i).complete(done.closed);
+        } else {
+            cases.case(i).withdraw();
+        }
+    }
+    done.case
+}
+
+/// Withdraws a registered select that will not be waited on any more (dropped, timed out).
+/// Returns the case that took effect anyway, if one did.
+fn abort<C: Cases + ?Sized>(cases: &mut C, waiter: &Waiter) -> Option<usize> {
+    match waiter.abort() {
+        Ok(()) => {
+            for i in 0..cases.count() {
+                cases.case(i).withdraw();
+            }
+            None
+        }
+        Err(done) => Some(finish(cases, done)),
+    }
+}
+
+/// Runs a select without waiting: the index of the case that took effect, if any was ready.
+#[doc(hidden)]
+pub fn select_try<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usize> {
+    if let Some(i) = try_cases(cases, biased) {
+        return Some(i);
+    }
+    // Nothing was ready when each case was looked at alone; confirm under all locks, so
+    // that "no case is ready" is true at one instant (as Go's `select` with `default`).
+    lock_check_register(cases, biased, None).ok()
+}
+
+/// Runs a select, blocking the thread until a case takes effect or `deadline` passes.
+#[doc(hidden)]
+pub fn select_blocking<C: Cases + ?Sized>(
+    cases: &mut C,
+    biased: bool,
+    deadline: Option<Instant>,
+) -> Option<usize> {
+    if let Some(i) = try_cases(cases, biased) {
+        return Some(i);
+    }
+    if deadline.is_some_and(|d| d <= Instant::now()) {
+        return lock_check_register(cases, biased, None).ok();
+    }
+    let waiter = match lock_check_register(cases, biased, Some(&Waiter::thread)) {
+        Ok(i) => return Some(i),
+        Err(w) => w.expect("a waiter was requested"),
+    };
+    match waiter.park(deadline) {
+        Some(done) => Some(finish(cases, done)),
+        None => abort(cases, &waiter),
+    }
+}
+
+/// Runs a select asynchronously: resolves to the index of the case that took effect.
+#[doc(hidden)]
+pub fn select_async<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> SelectFuture<'_, C> {
+    SelectFuture {
+        cases,
+        biased,
+        waiter: None,
+        done: false,
+    }
+}
+
+/// The future of an asynchronous select; resolves to the index of the case that took
+/// effect. Dropping it before completion withdraws every case, losing no value.
+#[doc(hidden)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SelectFuture<'s, C: Cases + ?Sized> {
+    cases: &'s mut C,
+    biased: bool,
+    waiter: Option<Arc<Waiter>>,
+    done: bool,
+}
+
+impl<C: Cases + ?Sized> fmt::Debug for SelectFuture<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectFuture")
+            .field("cases", &self.cases.count())
+            .field("biased", &self.biased)
+            .field("waiting", &self.waiter.is_some())
+            .finish()
+    }
+}
+
+impl<C: Cases + ?Sized> Future for SelectFuture<'_, C> {
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let this = self.get_mut();
+        assert!(!this.done, "select future polled after completion");
+        if let Some(w) = &this.waiter {
+            let done = match w.done() {
+                Some(d) => d,
+                None => {
+                    w.set_waker(cx.waker());
+                    match w.done() {
+                        Some(d) => d,
+                        None => return Poll::Pending,
+                    }
+                }
+            };
+            this.waiter = None;
+            this.done = true;
+            return Poll::Ready(finish(this.cases, done));
+        }
+        if let Some(i) = try_cases(this.cases, this.biased) {
+            this.done = true;
+            return Poll::Ready(i);
+        }
+        let make = || Waiter::task(cx.waker());
+        match lock_check_register(this.cases, this.biased, Some(&make)) {
+            Ok(i) => {
+                this.done = true;
+                Poll::Ready(i)
+            }
+            Err(w) => {
+                this.waiter = w;
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<C: Cases + ?Sized> Drop for SelectFuture<'_, C> {
+    fn drop(&mut self) {
+        if let Some(w) = self.waiter.take() {
+            if let Some(i) = abort(self.cases, &w) {
+                self.cases.case(i).give_back();
+            }
+        }
+    }
+}
+
+/// A select whose cases are added at run time (Go's `reflect.Select`).
+///
+/// Add receive and send operations, then run it with [`select`](Self::select) (async),
+/// [`select_blocking`](Self::select_blocking), [`try_select`](Self::try_select) or
+/// [`select_timeout`](Self::select_timeout). Exactly one operation takes effect; the
+/// [`SelectedOperation`] says which, and gives its outcome through
+/// [`recv`](SelectedOperation::recv) or [`send`](SelectedOperation::send).
+///
+/// Among several ready cases one is chosen uniformly at random (see
+/// [`biased`](Self::biased) to prefer the order of addition). A case on a closed channel is
+/// ready. Values of send cases that did not take effect are dropped with the `Select`.
+///
+/// Cases need `T: Send`, so that a `Select` can be held across an `.await` in a spawned
+/// task; the [`select!`](crate::select!) macro has no such bound.
+///
+/// # Examples
+///
+/// ```
+/// use goro_channel::Select;
+/// let (tx1, rx1) = goro_channel::bounded::<i32>(1);
+/// let (tx2, rx2) = goro_channel::bounded::<i32>(1);
+/// tx2.try_send(20).unwrap();
+/// let rxs = [rx1, rx2];
+///
+/// let mut sel = Select::new();
+/// for rx in &rxs {
+///     sel.recv(rx);
+/// }
+/// let op = sel.select_blocking();
+/// assert_eq!(op.index(), 1);
+/// assert_eq!(op.recv(&rxs[op.index()]), Ok(20));
+/// # drop(tx1);
+/// ```
+pub struct Select<'a> {
+    cases: Vec<Box<dyn Selectable + Send + 'a>>,
+    biased: bool,
+}
+
+impl fmt::Debug for Select<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("cases", &self.cases.len())
+            .field("biased", &self.biased)
+            .finish()
+    }
+}
+
+impl Default for Select<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Select<'a> {
+    /// An empty select (fair: ready cases are chosen uniformly at random).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sel = goro_channel::Select::new();
+    /// # drop(sel);
+    /// ```
+    pub fn new() -> Self {
+        Select {
+            cases: Vec::new(),
+            biased: false,
+        }
+    }
+
+    /// An empty select that checks its cases in the order they were added.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro_channel::bounded(2);
+    /// tx.try_send(1).unwrap();
+    /// let mut sel = goro_channel::Select::biased();
+    /// sel.recv(&rx);
+    /// sel.send(&tx, 2);
+    /// assert_eq!(sel.try_select().unwrap().index(), 0);
+    /// ```
+    pub fn biased() -> Self {
+        Select {
+            cases: Vec::new(),
+            biased: true,
+        }
+    }
+
+    /// Adds a receive on `rx`; returns the case's index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = goro_channel::unbounded::<u8>();
+    /// let mut sel = goro_channel::Select::new();
+    /// assert_eq!(sel.recv(&rx), 0);
+    /// ```
+    pub fn recv<T: Send>(&mut self, rx: &'a Receiver<T>) -> usize {
+        self.cases.push(Box::new(RecvCase::new(rx)));
+        self.cases.len() - 1
+    }
+
+    /// Adds a send of `value` on `tx`; returns the case's index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro_channel::bounded(1);
+    /// let mut sel = goro_channel::Select::new();
+    /// let i = sel.send(&tx, "x");
+    /// let op = sel.select_blocking();
+    /// assert_eq!(op.index(), i);
+    /// assert_eq!(op.send(&tx), Ok(()));
+    /// assert_eq!(rx.try_recv(), Ok("x"));
+    /// ```
+    pub fn send<T: Send>(&mut self, tx: &'a Sender<T>, value: T) -> usize {
+        self.cases.push(Box::new(SendCase::new(tx, value)));
+        self.cases.len() - 1
+    }
+
+    /// Waits asynchronously until one case takes effect.
+    ///
+    /// # Panics
+    /// If the select has no cases (it could never complete).
+    ///
+    /// # Cancel safety
+    /// Dropping the future withdraws every case; a value received meanwhile goes back to
+    /// its channel, a send is delivered at most once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let (tx, rx) = goro_channel::unbounded();
+    /// tx.send(1).await.unwrap();
+    /// let mut sel = goro_channel::Select::new();
+    /// sel.recv(&rx);
+    /// let op = sel.select().await;
+    /// assert_eq!(op.recv(&rx), Ok(1));
+    /// # });
+    /// ```
+    pub async fn select(&mut self) -> SelectedOperation<'_, 'a> {
+        self.assert_not_empty();
+        let index = select_async(&mut self.cases[..], self.biased).await;
+        SelectedOperation::new(self, index)
+    }
+
+    /// Blocks the thread until one case takes effect.
+    ///
+    /// # Panics
+    /// If the select has no cases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro_channel::rendezvous();
+    /// std::thread::spawn(move || tx.send_blocking(3).unwrap());
+    /// let mut sel = goro_channel::Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.select_blocking().recv(&rx), Ok(3));
+    /// ```
+    pub fn select_blocking(&mut self) -> SelectedOperation<'_, 'a> {
+        self.assert_not_empty();
+        let index = select_blocking(&mut self.cases[..], self.biased, None)
+            .expect("a select without deadline completes");
+        SelectedOperation::new(self, index)
+    }
+
+    /// Takes a case that is ready now, if any.
+    ///
+    /// # Errors
+    /// [`TrySelectError`] if no case is ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = goro_channel::unbounded::<u8>();
+    /// let mut sel = goro_channel::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.try_select().is_err());
+    /// ```
+    pub fn try_select(&mut self) -> Result<SelectedOperation<'_, 'a>, TrySelectError> {
+        match select_try(&mut self.cases[..], self.biased) {
+            Some(index) => Ok(SelectedOperation::new(self, index)),
+            None => Err(TrySelectError),
+        }
+    }
+
+    /// Blocks the thread until one case takes effect or `timeout` passes.
+    ///
+    /// # Errors
+    /// [`SelectTimeoutError`] if no case became ready in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = goro_channel::unbounded::<u8>();
+    /// let mut sel = goro_channel::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.select_timeout(Duration::from_millis(5)).is_err());
+    /// ```
+    pub fn select_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<SelectedOperation<'_, 'a>, SelectTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.select_deadline(deadline),
+            None => Ok(self.select_blocking()),
+        }
+    }
+
+    /// Blocks the thread until one case takes effect or `deadline` passes.
+    ///
+    /// # Errors
+    /// [`SelectTimeoutError`] if no case became ready in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = goro_channel::bounded(1);
+    /// tx.try_send(9).unwrap();
+    /// let mut sel = goro_channel::Select::new();
+    /// sel.recv(&rx);
+    /// let op = sel.select_deadline(Instant::now() + Duration::from_secs(1)).unwrap();
+    /// assert_eq!(op.recv(&rx), Ok(9));
+    /// ```
+    pub fn select_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<SelectedOperation<'_, 'a>, SelectTimeoutError> {
+        match select_blocking(&mut self.cases[..], self.biased, Some(deadline)) {
+            Some(index) => Ok(SelectedOperation::new(self, index)),
+            None => Err(SelectTimeoutError),
+        }
+    }
+
+    fn assert_not_empty(&self) {
+        assert!(
+            !self.cases.is_empty(),
+            "Select has no cases: add at least one with `recv` or `send` (an empty select would block forever)"
+        );
+    }
+}
+
+/// The case of a [`Select`] that took effect. Get its outcome with
+/// [`recv`](Self::recv) or [`send`](Self::send), passing the same channel end that was
+/// added for the case.
+#[must_use = "the outcome of the operation (a received value, or a send error) is inside"]
+pub struct SelectedOperation<'s, 'a> {
+    index: usize,
+    case: *mut (dyn Selectable + Send + 'a),
+    _select: PhantomData<&'s mut Select<'a>>,
+}
+
+impl fmt::Debug for SelectedOperation<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectedOperation")
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+impl<'s, 'a> SelectedOperation<'s, 'a> {
+    fn new(sel: &'s mut Select<'a>, index: usize) -> Self {
+        let case: &mut (dyn Selectable + Send + 'a) = &mut *sel.cases[index];
+        SelectedOperation {
+            index,
+            case,
+            _select: PhantomData,
+        }
+    }
+
+    /// Index of the case that took effect (as returned when it was added).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The outcome of the receive case that took effect.
+    ///
+    /// # Panics
+    /// If `rx` is not the channel of the selected case, if the selected case is a send, or
+    /// if the outcome was already taken.
+    ///
+    /// # Examples
+    ///
+    /// See [`Select`].
+    pub fn recv<T: 'a>(&self, rx: &Receiver<T>) -> Result<T, RecvError> {
+        // SAFETY: `case` points into the `Select` that this operation borrows mutably for
+        // 's, so it is alive and nothing else accesses it meanwhile.
+        let case = unsafe { &mut *self.case };
+        assert!(
+            !case.is_send() && case.chan_addr() == rx.chan.addr(),
+            "SelectedOperation::recv: pass the receiver of the selected case (case {} is a {} on another channel)",
+            self.index,
+            if case.is_send() { "send" } else { "receive" },
+        );
+        // SAFETY: the case is a receive on the channel at `rx`'s address. Two live channels
+        // never share an address, and a channel's element type is fixed, so the case is a
+        // `RecvCase<'a, T>`.
+        let case = unsafe { &mut *(self.case as *mut RecvCase<'a, T>) };
+        case.take_result()
+    }
+
+    /// The outcome of the send case that took effect.
+    ///
+    /// # Panics
+    /// If `tx` is not the channel of the selected case, if the selected case is a receive,
+    /// or if the outcome was already taken.
+    ///
+    /// # Examples
+    ///
+    /// See [`Select::send`].
+    pub fn send<T: 'a>(&self, tx: &Sender<T>) -> Result<(), SendError<T>> {
+        // SAFETY: as in `recv`.
+        let case = unsafe { &mut *self.case };
+        assert!(
+            case.is_send() && case.chan_addr() == tx.chan.addr(),
+            "SelectedOperation::send: pass the sender of the selected case (case {} is a {} on another channel)",
+            self.index,
+            if case.is_send() { "send" } else { "receive" },
+        );
+        // SAFETY: as in `recv`: the case is a `SendCase<'a, T>`.
+        let case = unsafe { &mut *(self.case as *mut SendCase<'a, T>) };
+        case.take_result()
+    }
+}
+
+// SAFETY: a `SelectedOperation` is an exclusive borrow of a `Select` in disguise; it may go
+// where `&mut Select` may go.
+unsafe impl<'s, 'a> Send for SelectedOperation<'s, 'a> where &'s mut Select<'a>: Send {}
