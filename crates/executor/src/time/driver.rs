@@ -1,0 +1,617 @@
+//! The timer driver: sharded timing wheels, owned by a runtime and driven by its workers.
+//!
+//! # Design
+//!
+//! * **Wheels.** The driver has `N` shards (one per available core by default), each a
+//!   [`Wheel`] of timer entries behind its own mutex. A thread inserts into the shard picked by
+//!   a per-thread hint, so workers inserting at the same time take different locks: there is no
+//!   global lock on the hot path. Cancelling (dropping a `Sleep`) locks the entry's own shard,
+//!   whichever thread does it. Insert and cancel are O(1) (see `wheel.rs`).
+//! * **Earliest deadline.** Each shard publishes its earliest deadline and the driver keeps a
+//!   lower bound of them all in one atomic (see `earliest.rs`). A worker looking for work calls
+//!   [`Driver::process_expired`]: with no timer pending that is one atomic load; with timers
+//!   pending it is one load plus one read of the monotonic clock (`Instant::now`, a vDSO call on
+//!   Linux, no system call) and a comparison, and only when something is due does it lock
+//!   shards (with `try_lock`: a shard already being processed by another worker is skipped).
+//! * **Parking.** An idle worker parks until [`Driver::next_deadline`]. Inserting a timer that
+//!   lowers the earliest deadline calls the `unpark` callback the runtime gave, so a parked
+//!   worker re-evaluates its timeout: an idle runtime sleeps exactly until the next deadline
+//!   (entries beyond 64 ms first wake the runtime once per level to cascade, as in any
+//!   hierarchical wheel).
+//! * **Firing.** Deadlines are rounded *up* to the next millisecond since the driver started
+//!   and a wheel is advanced only to the current millisecond rounded *down*, so a timer never
+//!   fires before its deadline. A fired `Sleep` entry is marked and its waker woken after the
+//!   shard lock is released; channel timers (`after`, `tick`, `Timer`, `Ticker`) `try_send` the
+//!   firing `Instant` into their bounded(1) channel, so a slow receiver misses ticks instead of
+//!   piling them up (as in Go).
+//! * **Ownership.** An entry is *owned* when a handle (`Sleep`, `Timer`, `Ticker`) keeps its
+//!   key; the handle frees it on drop, so dropping a timer removes its entry. Entries of
+//!   `after(d)` and `tick(d)` have no handle: the driver frees them when they fire (`after`) or
+//!   when their channel is closed (`tick`).
+//! * **`after` stays open.** Go's `time.After` channel is never closed. The channel of
+//!   `after(d)` closes when its last sender drops, so once fired its sender is moved to the
+//!   shard's `retired` list, which keeps the channel open while a receiver lives. The list and
+//!   the pending unowned entries are swept (senders whose channel is closed, i.e. whose
+//!   receivers are all gone, are dropped) whenever they have doubled since the last sweep, so
+//!   an abandoned `after` costs amortised O(1) and nothing outlives its receivers for long.
+//! * **Shutdown.** [`Driver::shutdown`] drops every entry's waker and sender, so tasks parked on
+//!   timers are released (no reference cycle task -> sleep -> driver -> waker -> task survives)
+//!   and receivers of timer channels see them closed. Polling a `Sleep` of a shut-down driver
+//!   panics with a clear message; new channel timers come back closed.
+//!
+//! No user code runs under a shard lock: wakers and senders are woken and dropped after it is
+//! released (`try_send` runs under it but only touches the channel's own lock and wakes).
+
+use super::{
+    earliest::{Earliest, NONE},
+    wheel::{Key, Wheel},
+};
+use goro_channel::{Sender, TrySendError};
+use std::{
+    cell::Cell,
+    fmt,
+    sync::{
+        atomic::{AtomicUsize, Ordering::Relaxed},
+        Arc, Mutex, MutexGuard, PoisonError, TryLockError,
+    },
+    task::{Context, Poll, Waker},
+    time::{Duration, Instant},
+};
+
+/// How a fired entry tells its owner.
+pub(super) enum Notify {
+    /// A `Sleep`: wake this waker (if the future was polled).
+    Waker(Option<Waker>),
+    /// `after` / `Timer`: send the firing time once.
+    Once(Sender<Instant>),
+    /// `tick` / `Ticker`: send the firing time every `period` ticks, dropping it when full.
+    Tick { tx: Sender<Instant>, period: u64 },
+    /// The driver shut down; nothing to notify.
+    Dead,
+}
+
+struct Entry {
+    fired: bool,
+    owned: bool,
+    notify: Notify,
+}
+
+/// Things to wake or drop once the shard lock is released.
+#[derive(Default)]
+struct Deferred {
+    wakers: Vec<Waker>,
+    junk: Vec<Notify>,
+}
+
+impl Deferred {
+    fn run(&mut self) {
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+        self.junk.clear();
+    }
+}
+
+struct ShardState {
+    wheel: Wheel<Entry>,
+    /// Senders of fired `after` channels, kept so those channels stay open.
+    retired: Vec<Sender<Instant>>,
+    /// Unowned entries still in the wheel.
+    unowned: usize,
+    /// Sweep when `unowned + retired.len()` reaches this.
+    sweep_at: usize,
+    shutdown: bool,
+}
+
+/// One shard, on its own cache lines so that two shards' locks never share one.
+#[repr(align(128))]
+struct Shard {
+    state: Mutex<ShardState>,
+}
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, ShardState> {
+        // Poisoning cannot leave a shard inconsistent: no user code runs under its lock.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A runtime's timer driver (see the module documentation).
+///
+/// The runtime owns one, calls [`Driver::process_expired`] from its workers and parks them
+/// until [`Driver::next_deadline`]; the time API finds it through the current runtime's handle.
+pub(crate) struct Driver {
+    inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    /// Tick 0: deadlines are whole milliseconds since this instant.
+    start: Instant,
+    shards: Box<[Shard]>,
+    earliest: Earliest,
+    unpark: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("shards", &self.inner.shards.len())
+            .field("next_deadline", &self.next_deadline())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("timer::Inner")
+            .field("shards", &self.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Far enough to mean "never" and still representable as an `Instant` on every platform.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `now + d`, saturating at about 30 years from now instead of overflowing.
+pub(super) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now.checked_add(FAR_FUTURE).unwrap_or(now))
+}
+
+/// A duration in whole milliseconds, rounded up, at least 1 (the period of a ticker).
+pub(super) fn period_ticks(d: Duration) -> u64 {
+    let ms = d.as_nanos().div_ceil(1_000_000).max(1);
+    u64::try_from(ms).unwrap_or(u64::MAX / 2)
+}
+
+thread_local! {
+    static SHARD_HINT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This thread's shard hint: assigned round-robin on first use, so threads spread over shards.
+fn shard_hint() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    SHARD_HINT
+        .try_with(|h| {
+            let mut v = h.get();
+            if v == usize::MAX {
+                // Relaxed: only spreads threads over shards; any value is correct.
+                v = NEXT.fetch_add(1, Relaxed);
+                h.set(v);
+            }
+            v
+        })
+        .unwrap_or(0)
+}
+
+impl Driver {
+    /// A driver with one shard per available core; `unpark` is called when a timer is inserted
+    /// ahead of the earliest known deadline, so that a parked worker re-evaluates its timeout.
+    pub(crate) fn new(unpark: Arc<dyn Fn() + Send + Sync>) -> Driver {
+        let shards = std::thread::available_parallelism().map_or(4, |n| n.get());
+        Self::with_shards(shards.clamp(1, 64), unpark)
+    }
+
+    /// A driver with `shards` shards (at least 1).
+    pub(crate) fn with_shards(shards: usize, unpark: Arc<dyn Fn() + Send + Sync>) -> Driver {
+        let shards = shards.max(1);
+        Driver {
+            inner: Arc::new(Inner {
+                start: Instant::now(),
+                shards: (0..shards)
+                    .map(|_| Shard {
+                        state: Mutex::new(ShardState {
+                            wheel: Wheel::new(),
+                            retired: Vec::new(),
+                            unowned: 0,
+                            sweep_at: SWEEP_MIN,
+                            shutdown: false,
+                        }),
+                    })
+                    .collect(),
+                earliest: Earliest::new(shards),
+                unpark,
+            }),
+        }
+    }
+
+    /// Fires every due timer and wakes its waker; returns how many fired. One atomic load when
+    /// no timer is pending, one load and a clock read when none is due.
+    pub(crate) fn process_expired(&self) -> usize {
+        self.inner.process_expired()
+    }
+
+    /// The earliest instant at which a timer may be due (a lower bound: waking then and
+    /// calling [`Driver::process_expired`] is always right), `None` if no timer is pending.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        match self.inner.earliest.load() {
+            NONE => None,
+            tick => Some(self.inner.tick_instant(tick)),
+        }
+    }
+
+    /// Drops every pending timer's waker and sender; see the module documentation.
+    pub(crate) fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    /// The driver shared with timer handles.
+    pub(super) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// Number of timer entries alive (pending, fired-but-not-dropped, or idle).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn timer_count(&self) -> usize {
+        self.inner.shards.iter().map(|s| s.lock().wheel.len()).sum()
+    }
+}
+
+const SWEEP_MIN: usize = 1024;
+
+impl Inner {
+    /// Deadline -> tick, rounded up (so never early), saturating.
+    fn deadline_tick(&self, deadline: Instant) -> u64 {
+        match deadline.checked_duration_since(self.start) {
+            None => 0,
+            Some(d) => u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(NONE - 1),
+        }
+    }
+
+    /// Now -> tick, rounded down (so never early).
+    fn now_tick(&self, now: Instant) -> u64 {
+        let d = now.saturating_duration_since(self.start);
+        u64::try_from(d.as_millis()).unwrap_or(NONE - 1)
+    }
+
+    fn tick_instant(&self, tick: u64) -> Instant {
+        self.start
+            .checked_add(Duration::from_millis(tick))
+            .unwrap_or_else(|| deadline_after(FAR_FUTURE))
+    }
+
+    fn pick_shard(&self) -> usize {
+        shard_hint() % self.shards.len()
+    }
+
+    fn process_expired(&self) -> usize {
+        let earliest = self.earliest.load();
+        if earliest == NONE {
+            return 0;
+        }
+        let now = Instant::now();
+        let now_tick = self.now_tick(now);
+        if now_tick < earliest {
+            return 0;
+        }
+        let mut fired = 0;
+        let mut keys = Vec::new();
+        let mut deferred = Deferred::default();
+        let n = self.shards.len();
+        let first = self.pick_shard();
+        for i in 0..n {
+            let idx = (first + i) % n;
+            if self.earliest.shard(idx) > now_tick {
+                continue;
+            }
+            let mut st = match self.shards[idx].state.try_lock() {
+                Ok(guard) => guard,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                // Another worker is processing it, or a task is inserting: `global` stays at or
+                // below this shard's deadline, so the next call tries again.
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            st.wheel.advance(now_tick, &mut keys);
+            fired += keys.len();
+            for key in keys.drain(..) {
+                st.fire(key, now, &mut deferred);
+            }
+            let next = st.wheel.next_expiration().unwrap_or(NONE);
+            self.earliest.set(idx, next);
+            drop(st);
+            deferred.run();
+        }
+        self.earliest.recompute();
+        fired
+    }
+
+    fn shutdown(&self) {
+        for (idx, shard) in self.shards.iter().enumerate() {
+            let mut deferred = Deferred::default();
+            let mut st = shard.lock();
+            st.shutdown = true;
+            for key in st.wheel.keys() {
+                let owned = st.wheel.get_mut(key).owned;
+                if owned {
+                    st.wheel.unschedule(key);
+                    let notify = std::mem::replace(&mut st.wheel.get_mut(key).notify, Notify::Dead);
+                    deferred.junk.push(notify);
+                } else {
+                    let entry = st.wheel.remove(key);
+                    deferred.junk.push(entry.notify);
+                }
+            }
+            st.unowned = 0;
+            let retired = std::mem::take(&mut st.retired);
+            self.earliest.set(idx, NONE);
+            drop(st);
+            drop(retired);
+            deferred.run();
+        }
+        self.earliest.recompute();
+    }
+
+    /// Inserts an entry due at `deadline` into this thread's shard. Returns the registration
+    /// of an owned entry and whether it has already fired (its deadline had passed).
+    pub(super) fn register(
+        self: &Arc<Self>,
+        deadline: Instant,
+        notify: Notify,
+        owned: bool,
+    ) -> Option<(Registration, bool)> {
+        let idx = self.pick_shard();
+        let when = self.deadline_tick(deadline);
+        let mut deferred = Deferred::default();
+        let mut lowered = false;
+        let mut st = self.shards[idx].lock();
+        let result = if st.shutdown {
+            if owned {
+                let key = st.wheel.insert(Entry {
+                    fired: false,
+                    owned,
+                    notify: Notify::Dead,
+                });
+                deferred.junk.push(notify);
+                Some((self.registration(idx, key), false))
+            } else {
+                deferred.junk.push(notify);
+                None
+            }
+        } else {
+            let key = st.wheel.insert(Entry {
+                fired: false,
+                owned,
+                notify,
+            });
+            if !owned {
+                st.unowned += 1;
+            }
+            let now = Instant::now();
+            if deadline > now && st.wheel.schedule(key, when) {
+                lowered = self.earliest.lower(idx, when);
+            } else {
+                // Due already (or the wheel is already past it): fire on the spot.
+                st.wheel.set_when(key, when);
+                st.fire(key, now, &mut deferred);
+                // A ticker re-armed itself: publish its next deadline.
+                if let Some(next) = st.next_of(key) {
+                    lowered = self.earliest.lower(idx, next);
+                }
+            }
+            if !owned {
+                st.maybe_sweep(&mut deferred);
+            }
+            let fired = owned && st.wheel.get_mut(key).fired;
+            owned.then(|| (self.registration(idx, key), fired))
+        };
+        drop(st);
+        deferred.run();
+        if lowered {
+            (self.unpark)();
+        }
+        result
+    }
+
+    fn registration(self: &Arc<Self>, shard: usize, key: Key) -> Registration {
+        Registration {
+            driver: self.clone(),
+            shard: shard as u32,
+            key,
+        }
+    }
+}
+
+impl ShardState {
+    /// The deadline of `key` if it is (still or again) pending; `None` if it is not, or was
+    /// freed (an `after` that fired).
+    fn next_of(&self, key: Key) -> Option<u64> {
+        self.wheel
+            .contains(key)
+            .then(|| self.wheel.is_scheduled(key).then(|| self.wheel.when(key)))
+            .flatten()
+    }
+
+    /// Handles a due entry (already unlinked from the wheel).
+    fn fire(&mut self, key: Key, now: Instant, deferred: &mut Deferred) {
+        let entry = self.wheel.get_mut(key);
+        match &mut entry.notify {
+            Notify::Waker(w) => {
+                entry.fired = true;
+                if let Some(w) = w.take() {
+                    deferred.wakers.push(w);
+                }
+            }
+            Notify::Dead => entry.fired = true,
+            Notify::Once(tx) => {
+                entry.fired = true;
+                let closed = matches!(tx.try_send(now), Err(TrySendError::Closed(_)));
+                if !entry.owned {
+                    self.unowned -= 1;
+                    if let Notify::Once(tx) = self.wheel.remove(key).notify {
+                        if closed {
+                            deferred.junk.push(Notify::Once(tx));
+                        } else {
+                            // Keep the channel open while its receivers live (Go's After).
+                            self.retired.push(tx);
+                        }
+                    }
+                }
+            }
+            Notify::Tick { tx, period } => {
+                let period = *period;
+                entry.fired = true;
+                let closed = matches!(tx.try_send(now), Err(TrySendError::Closed(_)));
+                if closed && !entry.owned {
+                    self.unowned -= 1;
+                    deferred.junk.push(self.wheel.remove(key).notify);
+                    return;
+                }
+                // Next tick on the original phase, skipping the ones already missed.
+                let when = self.wheel.when(key);
+                let base = self.wheel.elapsed();
+                let missed = base.saturating_sub(when) / period + 1;
+                let next = when.saturating_add(missed.saturating_mul(period));
+                let next = if next <= base { base + 1 } else { next };
+                let scheduled = self.wheel.schedule(key, next);
+                debug_assert!(scheduled);
+                // The caller publishes the shard's next deadline after processing; a tick
+                // re-armed at registration time (due at once) is published by the caller too.
+            }
+        }
+    }
+
+    /// Drops the senders of `after`/`tick` channels nobody can receive from any more, once
+    /// their number has doubled since the last sweep (amortised O(1) per timer).
+    fn maybe_sweep(&mut self, deferred: &mut Deferred) {
+        let count = self.unowned + self.retired.len();
+        if count < self.sweep_at.max(self.wheel.len() / 2) {
+            return;
+        }
+        self.retired.retain(|tx| !tx.is_closed());
+        for key in self.wheel.keys() {
+            let entry = self.wheel.get_mut(key);
+            let dead = !entry.owned
+                && match &entry.notify {
+                    Notify::Once(tx) | Notify::Tick { tx, .. } => tx.is_closed(),
+                    _ => false,
+                };
+            if dead {
+                self.unowned -= 1;
+                deferred.junk.push(self.wheel.remove(key).notify);
+            }
+        }
+        self.sweep_at = SWEEP_MIN.max(2 * (self.unowned + self.retired.len()));
+    }
+}
+
+/// An owned timer entry: the handle a `Sleep`, `Timer` or `Ticker` keeps. Dropping it removes
+/// the entry.
+pub(super) struct Registration {
+    driver: Arc<Inner>,
+    shard: u32,
+    key: Key,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("shard", &self.shard)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl Registration {
+    fn lock(&self) -> MutexGuard<'_, ShardState> {
+        self.driver.shards[self.shard as usize].lock()
+    }
+
+    /// `Ready` once the entry fired; otherwise stores the waker.
+    ///
+    /// # Panics
+    ///
+    /// If the driver has shut down.
+    pub(super) fn poll_fired(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.lock();
+        let entry = st.wheel.get_mut(self.key);
+        if entry.fired {
+            return Poll::Ready(());
+        }
+        match &mut entry.notify {
+            Notify::Waker(slot) => {
+                let old = match slot {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    _ => slot.replace(cx.waker().clone()),
+                };
+                drop(st);
+                drop(old);
+                Poll::Pending
+            }
+            Notify::Dead => {
+                drop(st);
+                panic!("goro: a timer was polled after the runtime driving it shut down");
+            }
+            _ => unreachable!("poll_fired on a channel timer"),
+        }
+    }
+
+    /// Whether the entry is pending in the wheel.
+    pub(super) fn is_pending(&self) -> bool {
+        self.lock().wheel.is_scheduled(self.key)
+    }
+
+    /// Unschedules the entry; returns whether it was pending.
+    pub(super) fn stop(&self) -> bool {
+        self.lock().wheel.unschedule(self.key)
+    }
+
+    /// Re-arms the entry for `deadline` (and, for a ticker, a new period in ticks); returns
+    /// whether it was pending. A deadline already passed fires at once.
+    pub(super) fn reset(&self, deadline: Instant, period: Option<u64>) -> bool {
+        let driver = &self.driver;
+        let idx = self.shard as usize;
+        let when = driver.deadline_tick(deadline);
+        let mut deferred = Deferred::default();
+        let mut st = self.lock();
+        let was_pending = st.wheel.unschedule(self.key);
+        let entry = st.wheel.get_mut(self.key);
+        entry.fired = false;
+        if let (Notify::Tick { period: p, .. }, Some(new)) = (&mut entry.notify, period) {
+            *p = new;
+        }
+        let mut lowered = false;
+        if !matches!(entry.notify, Notify::Dead) {
+            let now = Instant::now();
+            if deadline > now && st.wheel.schedule(self.key, when) {
+                lowered = driver.earliest.lower(idx, when);
+            } else {
+                st.wheel.set_when(self.key, when);
+                st.fire(self.key, now, &mut deferred);
+                if let Some(next) = st.next_of(self.key) {
+                    lowered = driver.earliest.lower(idx, next);
+                }
+            }
+        }
+        drop(st);
+        deferred.run();
+        if lowered {
+            (driver.unpark)();
+        }
+        was_pending
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut st = self.lock();
+        let entry = st.wheel.remove(self.key);
+        drop(st);
+        drop(entry);
+    }
+}
+
+/// Builds the notifier of a `Sleep`.
+pub(super) fn waker_notify(waker: Waker) -> Notify {
+    Notify::Waker(Some(waker))
+}
+
+/// Builds the notifier of `after` / `Timer`.
+pub(super) fn once_notify(tx: Sender<Instant>) -> Notify {
+    Notify::Once(tx)
+}
+
+/// Builds the notifier of `tick` / `Ticker`.
+pub(super) fn tick_notify(tx: Sender<Instant>, period: u64) -> Notify {
+    Notify::Tick { tx, period }
+}
