@@ -52,11 +52,18 @@ use std::{
     fmt,
     sync::{
         atomic::{AtomicUsize, Ordering::Relaxed},
-        Arc, Mutex, MutexGuard, PoisonError, TryLockError,
+        Arc, PoisonError, TryLockError,
     },
     task::{Context, Poll, Waker},
     time::{Duration, Instant},
 };
+
+// The shard locks come from loom under `--cfg loom`, so the fire-vs-stop model below checks
+// the real driver code.
+#[cfg(loom)]
+use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(loom))]
+use std::sync::{Mutex, MutexGuard};
 
 /// How a fired entry tells its owner.
 pub(super) enum Notify {
@@ -242,7 +249,7 @@ impl Driver {
     }
 
     /// Number of timer entries alive (pending, fired-but-not-dropped, or idle).
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg_attr(not(all(test, not(loom))), allow(dead_code))]
     pub(crate) fn timer_count(&self) -> usize {
         self.inner.shards.iter().map(|s| s.lock().wheel.len()).sum()
     }
@@ -614,4 +621,102 @@ pub(super) fn once_notify(tx: Sender<Instant>) -> Notify {
 /// Builds the notifier of `tick` / `Ticker`.
 pub(super) fn tick_notify(tx: Sender<Instant>, period: u64) -> Notify {
     Notify::Tick { tx, period }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::{
+        sync::atomic::{AtomicBool, Ordering::SeqCst},
+        thread,
+    };
+    use std::task::Wake;
+
+    /// A driver with one timer entry registered and already due.
+    fn due_entry(notify: Notify) -> (Arc<Driver>, Registration) {
+        let driver = Arc::new(Driver::with_shards(1, Arc::new(|| {})));
+        let deadline = Instant::now() + Duration::from_millis(1);
+        let (reg, fired) = driver
+            .inner()
+            .register(deadline, notify, true)
+            .expect("owned");
+        assert!(!fired);
+        // Wait (outside the model's interleavings) until the entry is due.
+        while Instant::now() < deadline + Duration::from_millis(1) {
+            std::hint::spin_loop();
+        }
+        (driver, reg)
+    }
+
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, SeqCst);
+        }
+    }
+
+    /// A worker fires the entry while the task polls it with a new waker: the poll sees it
+    /// fired, or the new waker is woken. No lost wake-up.
+    #[test]
+    fn fire_vs_poll_never_loses_the_wakeup() {
+        loom::model(|| {
+            let first = Arc::new(Flag(AtomicBool::new(false)));
+            let (driver, reg) = due_entry(Notify::Waker(Some(Waker::from(first.clone()))));
+            let worker = {
+                let driver = driver.clone();
+                thread::spawn(move || {
+                    driver.process_expired();
+                })
+            };
+            let second = Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(second.clone());
+            let polled = reg.poll_fired(&mut Context::from_waker(&waker));
+            worker.join().unwrap();
+            let woken = first.0.load(SeqCst) || second.0.load(SeqCst);
+            assert!(polled.is_ready() || second.0.load(SeqCst), "lost wake-up");
+            assert!(woken);
+            drop(reg);
+            assert_eq!(driver.timer_count(), 0);
+        });
+    }
+
+    /// A worker fires a `Timer` while another thread stops it: `stop` reports that it
+    /// prevented the value (it always can here) and no stale value is left in the channel.
+    #[test]
+    fn fire_vs_stop_leaves_no_stale_value() {
+        loom::model(|| {
+            let (tx, rx) = goro_channel::bounded(1);
+            let (driver, reg) = due_entry(Notify::Once(tx));
+            let worker = {
+                let driver = driver.clone();
+                thread::spawn(move || {
+                    driver.process_expired();
+                })
+            };
+            // `Timer::stop`.
+            let stopped = reg.stop() | rx.try_recv().is_ok();
+            worker.join().unwrap();
+            assert!(stopped);
+            assert!(rx.try_recv().is_err(), "stale value after stop");
+            assert!(!reg.is_pending());
+        });
+    }
+
+    /// A worker fires the entry while another thread drops (cancels) it.
+    #[test]
+    fn fire_vs_drop_frees_the_entry() {
+        loom::model(|| {
+            let (driver, reg) = due_entry(Notify::Waker(None));
+            let worker = {
+                let driver = driver.clone();
+                thread::spawn(move || {
+                    driver.process_expired();
+                })
+            };
+            drop(reg);
+            worker.join().unwrap();
+            assert_eq!(driver.timer_count(), 0);
+            assert_eq!(driver.process_expired(), 0);
+        });
+    }
 }

@@ -155,7 +155,7 @@ impl Sleep {
     }
 
     /// Creates a sleep already registered with `driver` (for the driver's own tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(super) fn registered_with(
         driver: &std::sync::Arc<driver::Inner>,
         deadline: Instant,
