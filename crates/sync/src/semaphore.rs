@@ -1,0 +1,331 @@
+//! `Semaphore`: a weighted, FIFO counting semaphore (Go's `golang.org/x/sync/semaphore`).
+//!
+//! A [`RawSemaphore`] in fair mode plus the total number of permits, which bounds what one
+//! acquisition may ask for.
+
+use crate::{
+    batch::{RawSemaphore, MAX_PERMITS},
+    block::block_on,
+    loom::AtomicUsize,
+};
+use std::{
+    error::Error,
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::atomic::Ordering,
+    task::{Context, Poll},
+};
+
+/// A weighted counting semaphore with FIFO waiters, for async code and plain threads.
+///
+/// `acquire(n)` waits until `n` permits are free and no earlier waiter is still waiting: the
+/// queue is strictly first come, first served, so a large acquisition is never starved by a
+/// stream of small ones (the small ones queue behind it). Permits come back when the
+/// [`Permit`] is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use goro_sync::Semaphore;
+/// futures::executor::block_on(async {
+///     let sem = Semaphore::new(3);
+///     let two = sem.acquire(2).await.unwrap();
+///     assert_eq!(sem.available_permits(), 1);
+///     assert!(sem.try_acquire(2).is_none());
+///     drop(two);
+///     assert!(sem.try_acquire(3).is_some());
+///     assert!(sem.acquire(4).await.is_err(), "more than the total");
+/// });
+/// ```
+pub struct Semaphore {
+    sem: RawSemaphore,
+    total: AtomicUsize,
+}
+
+/// The error of [`Semaphore::acquire`]: more permits were asked for than the semaphore holds in
+/// total, so the acquisition could never succeed.
+///
+/// # Examples
+///
+/// ```
+/// let sem = goro_sync::Semaphore::new(1);
+/// let err = sem.acquire_blocking(2).unwrap_err();
+/// assert_eq!(err.requested(), 2);
+/// assert_eq!(err.to_string(), "semaphore: cannot acquire 2 permits, it only has 1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquireError {
+    requested: usize,
+    total: usize,
+}
+
+impl AcquireError {
+    /// The number of permits asked for.
+    pub fn requested(&self) -> usize {
+        self.requested
+    }
+
+    /// The semaphore's total number of permits when the request was made.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "semaphore: cannot acquire {} permits, it only has {}",
+            self.requested, self.total
+        )
+    }
+}
+
+impl Error for AcquireError {}
+
+impl Semaphore {
+    /// Creates a semaphore holding `permits` permits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(8);
+    /// assert_eq!(sem.available_permits(), 8);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds `usize::MAX >> 3`.
+    pub fn new(permits: usize) -> Self {
+        Semaphore {
+            sem: RawSemaphore::new(permits, false),
+            total: AtomicUsize::new(permits),
+        }
+    }
+
+    /// Acquires `n` permits, waiting in FIFO order until they are free.
+    ///
+    /// Fails at once with [`AcquireError`] if `n` is larger than the total number of permits.
+    /// Acquiring 0 permits succeeds at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// futures::executor::block_on(async {
+    ///     let sem = goro_sync::Semaphore::new(2);
+    ///     let p = sem.acquire(2).await.unwrap();
+    ///     assert_eq!(p.num_permits(), 2);
+    ///     assert!(sem.acquire(3).await.is_err());
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future before it completes returns any permits it had been
+    /// handed, which go to the next waiters.
+    pub fn acquire(&self, n: usize) -> Acquire<'_> {
+        Acquire {
+            sem: Some(self),
+            n,
+            key: None,
+        }
+    }
+
+    /// Acquires `n` permits, blocking the current thread; see [`acquire`](Semaphore::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(2);
+    /// let p = sem.acquire_blocking(1).unwrap();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// drop(p);
+    /// assert!(sem.acquire_blocking(5).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if `n` exceeds the total number of permits.
+    pub fn acquire_blocking(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
+        block_on(self.acquire(n))
+    }
+
+    /// Acquires `n` permits if they are free now and nobody is queued before this caller.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(2);
+    /// let p = sem.try_acquire(2).unwrap();
+    /// assert!(sem.try_acquire(1).is_none());
+    /// drop(p);
+    /// assert!(sem.try_acquire(3).is_none(), "more than the total");
+    /// ```
+    pub fn try_acquire(&self, n: usize) -> Option<Permit<'_>> {
+        self.sem.try_acquire(n).then(|| Permit { sem: self, n })
+    }
+
+    /// Adds `n` permits to the semaphore (and to its total); waiters are served first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(0);
+    /// sem.add_permits(2);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// assert_eq!(sem.total_permits(), 2);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the total would exceed `usize::MAX >> 3`.
+    pub fn add_permits(&self, n: usize) {
+        // AcqRel: orders the new total before the permits become available below.
+        let old = self.total.fetch_add(n, Ordering::AcqRel);
+        if old.checked_add(n).is_none_or(|t| t > MAX_PERMITS) {
+            self.total.fetch_sub(n, Ordering::AcqRel);
+            panic!("semaphore: adding {n} permits exceeds the maximum of {MAX_PERMITS}");
+        }
+        self.sem.release(n);
+    }
+
+    /// Permits free right now (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(3);
+    /// let _p = sem.try_acquire(1);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    pub fn available_permits(&self) -> usize {
+        self.sem.available()
+    }
+
+    /// The total number of permits: the initial number plus those added.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(3);
+    /// let _p = sem.try_acquire(1);
+    /// assert_eq!(sem.total_permits(), 3);
+    /// ```
+    pub fn total_permits(&self) -> usize {
+        // Acquire: pairs with `add_permits`.
+        self.total.load(Ordering::Acquire)
+    }
+
+    /// Number of queued acquisitions (a snapshot, for diagnostics and tests).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(1);
+    /// assert_eq!(sem.waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> usize {
+        self.sem.waiting()
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("available", &self.available_permits())
+            .field("total", &self.total_permits())
+            .finish()
+    }
+}
+
+/// The future returned by [`Semaphore::acquire`].
+///
+/// # Cancel safety
+///
+/// Dropping it before completion returns the permits it had already been handed.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Acquire<'a> {
+    sem: Option<&'a Semaphore>,
+    n: usize,
+    key: Option<usize>,
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<Permit<'a>, AcquireError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let sem = this.sem.expect("`Acquire` polled after completion");
+        if this.key.is_none() {
+            let total = sem.total_permits();
+            if this.n > total {
+                this.sem = None;
+                return Poll::Ready(Err(AcquireError {
+                    requested: this.n,
+                    total,
+                }));
+            }
+        }
+        match sem.sem.poll_acquire(cx, this.n, &mut this.key) {
+            Poll::Ready(()) => {
+                this.sem = None;
+                Poll::Ready(Ok(Permit { sem, n: this.n }))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        if let Some(sem) = self.sem {
+            sem.sem.cancel(&mut self.key);
+        }
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("permits", &self.n)
+            .field("queued", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Permits taken from a [`Semaphore`]; they go back when this is dropped.
+///
+/// # Examples
+///
+/// ```
+/// let sem = goro_sync::Semaphore::new(4);
+/// let p = sem.try_acquire(3).unwrap();
+/// assert_eq!(p.num_permits(), 3);
+/// drop(p);
+/// assert_eq!(sem.available_permits(), 4);
+/// ```
+#[must_use = "permits are returned as soon as the Permit is dropped"]
+pub struct Permit<'a> {
+    sem: &'a Semaphore,
+    n: usize,
+}
+
+impl Permit<'_> {
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> usize {
+        self.n
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.sem.sem.release(self.n);
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").field("permits", &self.n).finish()
+    }
+}

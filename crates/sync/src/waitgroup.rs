@@ -1,0 +1,238 @@
+//! `WaitGroup`: Go's `sync.WaitGroup`.
+//!
+//! A counter and a [`Notify`] list. `done()` that brings the counter to zero notifies every
+//! waiter registered at that moment; a waiter checks the counter under the list lock before
+//! registering, so it cannot miss that notification, and once notified it returns even if the
+//! group has been reused (`add`) since — Go's behaviour.
+
+use crate::{block::block_on, loom::AtomicUsize, queue::Notify};
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::{
+        atomic::Ordering::{AcqRel, Acquire},
+        Arc,
+    },
+    task::{Context, Poll},
+};
+
+struct Inner {
+    count: AtomicUsize,
+    waiters: Notify,
+}
+
+/// Waits for a collection of tasks or threads to finish, like Go's `sync.WaitGroup`.
+///
+/// Cloning is cheap (an `Arc`); every clone is the same group. Call [`add`](WaitGroup::add)
+/// before starting work, [`done`](WaitGroup::done) when a piece finishes, and
+/// [`wait`](WaitGroup::wait) (or [`wait_blocking`](WaitGroup::wait_blocking)) to wait until the
+/// counter is zero. A group can be reused once the counter is back at zero.
+///
+/// # Examples
+///
+/// ```
+/// use goro_sync::WaitGroup;
+///
+/// let wg = WaitGroup::new();
+/// for _ in 0..3 {
+///     wg.add(1);
+///     let wg = wg.clone();
+///     std::thread::spawn(move || wg.done());
+/// }
+/// wg.wait_blocking();
+/// assert_eq!(wg.count(), 0);
+/// ```
+#[derive(Clone)]
+pub struct WaitGroup {
+    inner: Arc<Inner>,
+}
+
+impl WaitGroup {
+    /// Creates a group with a counter of zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = goro_sync::WaitGroup::new();
+    /// wg.wait_blocking(); // zero already: returns at once
+    /// ```
+    pub fn new() -> Self {
+        WaitGroup {
+            inner: Arc::new(Inner {
+                count: AtomicUsize::new(0),
+                waiters: Notify::new(),
+            }),
+        }
+    }
+
+    /// Adds `n` to the counter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = goro_sync::WaitGroup::new();
+    /// wg.add(2);
+    /// assert_eq!(wg.count(), 2);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the counter would overflow `usize`.
+    pub fn add(&self, n: usize) {
+        // AcqRel: orders this add with the `done`s that will bring the counter back down.
+        let old = self.inner.count.fetch_add(n, AcqRel);
+        if old.checked_add(n).is_none() {
+            self.inner.count.fetch_sub(n, AcqRel);
+            panic!("sync: WaitGroup counter overflow");
+        }
+    }
+
+    /// Decrements the counter; when it reaches zero, every waiter is woken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = goro_sync::WaitGroup::new();
+    /// wg.add(1);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 0);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// With Go's message `sync: negative WaitGroup counter` if the counter is already zero (the
+    /// counter stays at zero).
+    ///
+    /// ```should_panic
+    /// goro_sync::WaitGroup::new().done(); // panics: sync: negative WaitGroup counter
+    /// ```
+    pub fn done(&self) {
+        // AcqRel: Release publishes this worker's writes to the waiter (which loads with
+        // Acquire); Acquire makes the last `done` see the other workers' writes too.
+        let old = self.inner.count.fetch_sub(1, AcqRel);
+        if old == 0 {
+            // AcqRel: undo the wrap-around before reporting the misuse.
+            self.inner.count.fetch_add(1, AcqRel);
+            panic!("sync: negative WaitGroup counter");
+        }
+        if old == 1 {
+            self.inner.waiters.notify_all();
+        }
+    }
+
+    /// Waits until the counter is zero.
+    ///
+    /// Completes at once if it is zero now. A waiter woken by the counter reaching zero
+    /// completes even if the group was reused with `add` before it ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_sync::WaitGroup;
+    /// futures::executor::block_on(async {
+    ///     let wg = WaitGroup::new();
+    ///     wg.add(1);
+    ///     let w = wg.clone();
+    ///     std::thread::spawn(move || w.done());
+    ///     wg.wait().await;
+    ///     assert_eq!(wg.count(), 0);
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped `wait()` simply stops waiting.
+    pub fn wait(&self) -> Wait<'_> {
+        Wait {
+            wg: self,
+            key: None,
+        }
+    }
+
+    /// Blocks the current thread until the counter is zero; see [`wait`](WaitGroup::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = goro_sync::WaitGroup::new();
+    /// wg.add(1);
+    /// let w = wg.clone();
+    /// let t = std::thread::spawn(move || w.done());
+    /// wg.wait_blocking();
+    /// t.join().unwrap();
+    /// ```
+    pub fn wait_blocking(&self) {
+        if self.count() != 0 {
+            block_on(self.wait());
+        }
+    }
+
+    /// The counter's current value (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = goro_sync::WaitGroup::new();
+    /// assert_eq!(wg.count(), 0);
+    /// ```
+    pub fn count(&self) -> usize {
+        // Acquire: a zero seen here makes the finished workers' writes visible.
+        self.inner.count.load(Acquire)
+    }
+}
+
+impl Default for WaitGroup {
+    fn default() -> Self {
+        WaitGroup::new()
+    }
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroup")
+            .field("count", &self.count())
+            .finish()
+    }
+}
+
+/// The future returned by [`WaitGroup::wait`].
+///
+/// # Cancel safety
+///
+/// Dropping it just stops waiting; nothing else is affected.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Wait<'a> {
+    wg: &'a WaitGroup,
+    key: Option<usize>,
+}
+
+impl Future for Wait<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let inner = &this.wg.inner;
+        if this.key.is_none() && this.wg.count() == 0 {
+            return Poll::Ready(());
+        }
+        // Acquire: as in `count`.
+        inner
+            .waiters
+            .poll_wait(cx, &mut this.key, || inner.count.load(Acquire) == 0)
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        self.wg.inner.waiters.cancel(&mut self.key, false);
+    }
+}
+
+impl fmt::Debug for Wait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field("count", &self.wg.count())
+            .finish_non_exhaustive()
+    }
+}
