@@ -5,8 +5,9 @@
 //! it can take and release without a guard tied to one channel type: [`RawLock`].
 //!
 //! Outside loom this is `parking_lot`'s raw mutex (one CAS to lock and unlock when
-//! uncontended, adaptive spinning, then parking). Under loom it is a spin lock on a loom
-//! atomic, which loom explores like any other atomic.
+//! uncontended, adaptive spinning, then parking). Under loom it is a flag under a loom
+//! `Mutex` with a `Condvar` (a lock that blocks instead of spinning, which loom can explore
+//! exhaustively).
 
 #[cfg(not(loom))]
 use parking_lot::lock_api::RawMutex as _;
@@ -16,7 +17,9 @@ pub(crate) struct RawLock {
     #[cfg(not(loom))]
     raw: parking_lot::RawMutex,
     #[cfg(loom)]
-    locked: crate::loom::AtomicBool,
+    locked: loom::sync::Mutex<bool>,
+    #[cfg(loom)]
+    unlocked: loom::sync::Condvar,
 }
 
 impl RawLock {
@@ -25,7 +28,9 @@ impl RawLock {
             #[cfg(not(loom))]
             raw: parking_lot::RawMutex::INIT,
             #[cfg(loom)]
-            locked: crate::loom::AtomicBool::new(false),
+            locked: loom::sync::Mutex::new(false),
+            #[cfg(loom)]
+            unlocked: loom::sync::Condvar::new(),
         }
     }
 
@@ -33,17 +38,12 @@ impl RawLock {
         #[cfg(not(loom))]
         self.raw.lock();
         #[cfg(loom)]
-        while self
-            .locked
-            .compare_exchange(
-                false,
-                true,
-                crate::loom::Ordering::Acquire,
-                crate::loom::Ordering::Relaxed,
-            )
-            .is_err()
         {
-            loom::thread::yield_now();
+            let mut locked = self.locked.lock().unwrap();
+            while *locked {
+                locked = self.unlocked.wait(locked).unwrap();
+            }
+            *locked = true;
         }
     }
 
@@ -58,7 +58,9 @@ impl RawLock {
             self.raw.unlock()
         };
         #[cfg(loom)]
-        // Release: publishes the critical section to the next `lock` (Acquire).
-        self.locked.store(false, crate::loom::Ordering::Release);
+        {
+            *self.locked.lock().unwrap() = false;
+            self.unlocked.notify_one();
+        }
     }
 }

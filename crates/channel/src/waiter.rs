@@ -85,7 +85,66 @@ enum Notify {
     /// An async task: the latest waker it was polled with.
     Task(Mutex<Waker>),
     /// A thread parked in a blocking call.
-    Thread(thread::Thread),
+    Thread(Parker),
+}
+
+/// Parks and unparks the thread of a blocking waiter.
+///
+/// Outside loom: std's per-thread park token. Under loom, whose `unpark` cannot be mixed
+/// with other blocking primitives in one thread, a flag with a condition variable.
+struct Parker {
+    #[cfg(not(loom))]
+    thread: thread::Thread,
+    #[cfg(loom)]
+    token: Mutex<bool>,
+    #[cfg(loom)]
+    cv: loom::sync::Condvar,
+}
+
+impl Parker {
+    fn new() -> Self {
+        Parker {
+            #[cfg(not(loom))]
+            thread: thread::current(),
+            #[cfg(loom)]
+            token: Mutex::new(false),
+            #[cfg(loom)]
+            cv: loom::sync::Condvar::new(),
+        }
+    }
+
+    fn unpark(&self) {
+        #[cfg(not(loom))]
+        self.thread.unpark();
+        #[cfg(loom)]
+        {
+            *lock(&self.token) = true;
+            self.cv.notify_one();
+        }
+    }
+
+    /// Waits for an unpark (or a spurious wake-up, or the timeout).
+    fn park(&self, timeout: Option<std::time::Duration>) {
+        #[cfg(not(loom))]
+        match timeout {
+            None => thread::park(),
+            Some(d) => thread::park_timeout(d),
+        }
+        #[cfg(loom)]
+        {
+            let mut token = self.token.lock().unwrap();
+            if timeout.is_some() {
+                // loom has no time: a timed wait returns at once and the caller's deadline
+                // check decides.
+                *token = false;
+                return;
+            }
+            while !*token {
+                token = self.cv.wait(token).unwrap();
+            }
+            *token = false;
+        }
+    }
 }
 
 /// One blocked party (a plain operation, or a select over several cases). Public only as
@@ -117,7 +176,7 @@ impl Waiter {
     pub(crate) fn thread() -> Self {
         Waiter {
             state: AtomicUsize::new(WAITING),
-            notify: Notify::Thread(thread::current()),
+            notify: Notify::Thread(Parker::new()),
         }
     }
 
@@ -197,6 +256,13 @@ impl Waiter {
         }
     }
 
+    fn park_notify(&self, timeout: Option<std::time::Duration>) {
+        match &self.notify {
+            Notify::Thread(p) => p.park(timeout),
+            Notify::Task(_) => unreachable!("only thread waiters park"),
+        }
+    }
+
     /// Owner side, blocking waiters: park until completed or until `deadline`.
     /// Returns `None` on timeout, after which the caller must [`abort`](Self::abort).
     pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<Done> {
@@ -205,30 +271,19 @@ impl Waiter {
                 return Some(d);
             }
             match deadline {
-                None => thread::park(),
+                None => self.park_notify(None),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         return None;
                     }
-                    park_timeout(deadline - now);
+                    self.park_notify(Some(deadline - now));
                 }
             }
         }
     }
 }
 
-#[cfg(not(loom))]
-fn park_timeout(d: std::time::Duration) {
-    std::thread::park_timeout(d);
-}
-
-#[cfg(loom)]
-fn park_timeout(_d: std::time::Duration) {
-    // loom has no time: a timed park is modelled as a yield, and the deadline check in the
-    // caller decides.
-    loom::thread::yield_now();
-}
 
 fn decode(word: usize) -> Option<Done> {
     if word & TAG_MASK == DONE {

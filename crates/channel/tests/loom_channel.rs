@@ -1,0 +1,154 @@
+//! loom models of the channel protocol: hand-off, close, cancellation and the selection
+//! token, with 2–3 participants. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p goro-channel --release --test loom_channel`.
+#![cfg(loom)]
+
+use goro_channel::{bounded, rendezvous, select, select_blocking, unbounded, RecvError};
+use loom::thread;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc as StdArc;
+use std::task::{Context, Poll};
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(3);
+    b.check(f);
+}
+
+/// Rendezvous: a blocking send meets a blocking receive; the value arrives once.
+#[test]
+fn rendezvous_handoff() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let t = thread::spawn(move || tx.send_blocking(7).unwrap());
+        assert_eq!(rx.recv_blocking(), Ok(7));
+        t.join().unwrap();
+    });
+}
+
+/// Bounded(1): two senders, one receiver, a close racing with them. Every value is either
+/// received or given back, never both.
+#[test]
+fn bounded_send_recv_close() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || tx.send_blocking(1).map_err(|e| e.0));
+        let b = thread::spawn(move || {
+            let r = tx2.send_blocking(2).map_err(|e| e.0);
+            tx2.close();
+            r
+        });
+        let mut got = Vec::new();
+        while let Ok(v) = rx.recv_blocking() {
+            got.push(v);
+        }
+        let ra = a.join().unwrap();
+        let rb = b.join().unwrap();
+        for (v, r) in [(1, ra), (2, rb)] {
+            let received = got.contains(&v);
+            assert_eq!(received, r.is_ok(), "value {v}: received iff the send succeeded");
+        }
+    });
+}
+
+/// A select over two channels with a sender on each: exactly one case takes effect and the
+/// other value stays in its channel.
+#[test]
+fn select_exactly_one_of_two() {
+    model(|| {
+        let (tx1, rx1) = rendezvous::<u32>();
+        let (tx2, rx2) = rendezvous::<u32>();
+        let a = thread::spawn(move || tx1.send_blocking(1).is_ok());
+        let b = thread::spawn(move || tx2.send_blocking(2).is_ok());
+        let v = select_blocking! {
+            recv(rx1) -> v => v.unwrap(),
+            recv(rx2) -> v => v.unwrap(),
+        };
+        // Release the other sender by closing its channel.
+        let (sent1, sent2) = if v == 1 {
+            rx2.close();
+            (a.join().unwrap(), b.join().unwrap())
+        } else {
+            rx1.close();
+            (a.join().unwrap(), b.join().unwrap())
+        };
+        assert!(sent1 ^ sent2, "exactly one send completed");
+        assert_eq!(sent1, v == 1);
+    });
+}
+
+/// A select's send meets another select's receive on a rendezvous channel.
+#[test]
+fn selects_on_both_sides() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let (qtx, qrx) = rendezvous::<u32>();
+        let s = thread::spawn(move || {
+            select_blocking! {
+                send(tx, 5) -> r => r.is_ok(),
+                recv(qrx) -> _ => false,
+            }
+        });
+        let got = select_blocking! {
+            recv(rx) -> v => v.ok(),
+        };
+        assert_eq!(got, Some(5));
+        assert!(s.join().unwrap());
+        drop(qtx);
+    });
+}
+
+fn noop_cx() -> Context<'static> {
+    Context::from_waker(futures::task::noop_waker_ref())
+}
+
+/// A receive future that was handed a value and is then dropped gives the value back: the
+/// next receive gets it, exactly once.
+#[test]
+fn dropped_recv_future_gives_value_back() {
+    model(|| {
+        let (tx, rx) = rendezvous::<u32>();
+        let rx2 = rx.clone();
+        let mut fut = Box::pin(rx.recv());
+        assert!(Pin::as_mut(&mut fut).poll(&mut noop_cx()).is_pending());
+        let t = thread::spawn(move || tx.send_blocking(9).is_ok());
+        // Dropped either before the sender arrives (withdrawn) or after it handed the
+        // value over (given back to the channel).
+        drop(fut);
+        assert_eq!(rx2.recv_blocking(), Ok(9));
+        assert!(t.join().unwrap());
+        assert!(rx2.try_recv().is_err());
+    });
+}
+
+/// An async select dropped while a sender completes it: the value is not lost.
+#[test]
+fn dropped_select_future_loses_nothing() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let (_tx2, rx2) = unbounded::<u32>();
+        let got = StdArc::new(AtomicUsize::new(0));
+        let g = got.clone();
+        let t = thread::spawn(move || {
+            tx.send_blocking(3).unwrap();
+        });
+        {
+            let mut fut = Box::pin(async {
+                select! {
+                    recv(rx) -> v => v.ok(),
+                    recv(rx2) -> v => v.ok(),
+                }
+            });
+            if let Poll::Ready(Some(v)) = Pin::as_mut(&mut fut).poll(&mut noop_cx()) {
+                g.fetch_add(v as usize, Ordering::SeqCst);
+            }
+        }
+        t.join().unwrap();
+        let rest = rx.try_recv().map(|v| v as usize).unwrap_or(0);
+        assert_eq!(got.load(Ordering::SeqCst) + rest, 3, "the value arrived exactly once");
+        let _ = RecvError;
+    });
+}
