@@ -166,14 +166,14 @@ thread_local! {
 /// The current thread's runtime handle, if it is inside one.
 pub(crate) fn with_context_handle<R>(f: impl FnOnce(Option<&crate::runtime::Handle>) -> R) -> R {
     let mut f = Some(f);
-    if let Ok(r) = CONTEXT.try_with(|cx| match cx.handle.try_borrow() {
+    let done = CONTEXT.try_with(|cx| match cx.handle.try_borrow() {
         Ok(h) => Some((f.take().expect("called once"))(h.as_ref())),
         Err(_) => None,
-    }) {
-        if let Some(r) = r {
-            return r;
-        }
+    });
+    if let Ok(Some(r)) = done {
+        return r;
     }
+    // Thread-local storage already destroyed (thread exit) or borrowed: no current runtime.
     (f.take().expect("called once"))(None)
 }
 
