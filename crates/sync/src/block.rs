@@ -43,8 +43,43 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     })
 }
 
-/// Under loom, threads must block through loom's scheduler.
+/// Under loom, a blocked thread waits on a loom `Condvar` that its waker signals (loom
+/// explores the interleavings around it; a spin loop would never terminate under loom).
 #[cfg(loom)]
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
-    loom::future::block_on(fut)
+    use loom::sync::{Condvar, Mutex};
+    use std::{
+        pin::pin,
+        sync::Arc,
+        task::{Context, Poll, Wake, Waker},
+    };
+
+    struct Parker {
+        woken: Mutex<bool>,
+        cv: Condvar,
+    }
+    impl Wake for Parker {
+        fn wake(self: Arc<Self>) {
+            *self.woken.lock().unwrap() = true;
+            self.cv.notify_one();
+        }
+    }
+
+    let parker = Arc::new(Parker {
+        woken: Mutex::new(false),
+        cv: Condvar::new(),
+    });
+    let waker = Waker::from(Arc::clone(&parker));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        let mut woken = parker.woken.lock().unwrap();
+        while !*woken {
+            woken = parker.cv.wait(woken).unwrap();
+        }
+        *woken = false;
+    }
 }

@@ -1,0 +1,97 @@
+//! loom model of `Mutex`: mutual exclusion, barging vs. hand-off (under loom a waiter counts as
+//! starved after losing one race, so hand-off mode is explored), and cancellation of a waiter
+//! that may have been woken or handed the lock.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p goro-sync --release --test loom_mutex`
+#![cfg(loom)]
+
+use futures::task::noop_waker;
+use goro_sync::Mutex;
+use loom::{
+    sync::{
+        atomic::{AtomicBool, Ordering::SeqCst},
+        Arc,
+    },
+    thread,
+};
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(3);
+    b.check(f);
+}
+
+fn critical(m: &Mutex<usize>, inside: &AtomicBool) {
+    let mut g = m.lock_blocking();
+    assert!(!inside.swap(true, SeqCst), "two holders");
+    *g += 1;
+    inside.store(false, SeqCst);
+}
+
+#[test]
+fn two_threads_exclude_each_other() {
+    model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let inside = Arc::new(AtomicBool::new(false));
+        let (m1, i1) = (m.clone(), inside.clone());
+        let t = thread::spawn(move || {
+            critical(&m1, &i1);
+            critical(&m1, &i1);
+        });
+        critical(&m, &inside);
+        t.join().unwrap();
+        assert_eq!(*m.try_lock().unwrap(), 3);
+    });
+}
+
+#[test]
+fn three_lockers_with_barging_and_handoff() {
+    model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let inside = Arc::new(AtomicBool::new(false));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let (m, inside) = (m.clone(), inside.clone());
+                thread::spawn(move || critical(&m, &inside))
+            })
+            .collect();
+        critical(&m, &inside);
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(*m.try_lock().unwrap(), 3);
+        assert_eq!(m.waiters(), 0);
+        assert!(!m.is_starving());
+    });
+}
+
+/// A waiter is dropped after one poll while the holder unlocks and a third thread locks:
+/// the lock is never left held and the third thread is never stranded.
+#[test]
+fn cancelled_waiter_never_strands_the_lock() {
+    model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let g = m.try_lock().unwrap();
+        let m1 = m.clone();
+        let canceller = thread::spawn(move || {
+            let waker = noop_waker();
+            let mut fut = m1.lock();
+            if let Poll::Ready(g) = Pin::new(&mut fut).poll(&mut Context::from_waker(&waker)) {
+                drop(g);
+            }
+            drop(fut);
+        });
+        let m2 = m.clone();
+        let locker = thread::spawn(move || *m2.lock_blocking() += 1);
+        drop(g);
+        canceller.join().unwrap();
+        locker.join().unwrap();
+        assert_eq!(*m.try_lock().expect("lock left held"), 1);
+        assert_eq!(m.waiters(), 0);
+    });
+}
