@@ -434,12 +434,13 @@ fn many_concurrent_sleeps_complete() {
     for i in 0..n {
         let done = done.clone();
         let tx = tx.clone();
-        let _ = rt.spawn(async move {
+        // Detached: completion is counted, not joined.
+        drop(rt.spawn(async move {
             time::sleep(ms(10 + (i % 100) as u64)).await;
             if done.fetch_add(1, SeqCst) + 1 == n {
                 let _ = tx.try_send(());
             }
-        });
+        }));
     }
     drop(tx);
     let r = rx.recv_timeout(Duration::from_secs(120));
@@ -495,7 +496,7 @@ fn runtime_shutdown_with_pending_timers_releases_them() {
     for i in 0..100 {
         let guard = DropCount(dropped.clone());
         let started_tx = started_tx.clone();
-        let _ = rt.spawn(async move {
+        drop(rt.spawn(async move {
             let _guard = guard;
             let _ = started_tx.try_send(());
             if i % 2 == 0 {
@@ -504,7 +505,7 @@ fn runtime_shutdown_with_pending_timers_releases_them() {
                 let t = Timer::new(Duration::from_secs(3600));
                 let _ = t.recv().await;
             }
-        });
+        }));
     }
     for _ in 0..100 {
         started_rx.recv_timeout(PATIENCE).unwrap();

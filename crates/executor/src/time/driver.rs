@@ -110,10 +110,14 @@ struct ShardState {
     shutdown: bool,
 }
 
-/// One shard, on its own cache lines so that two shards' locks never share one.
+/// One shard, on its own cache lines so that two shards' locks never share one. Timer handles
+/// keep an `Arc` of their shard (not of the whole driver), so registering a timer touches no
+/// reference count shared by all threads.
 #[repr(align(128))]
 struct Shard {
     state: Mutex<ShardState>,
+    index: usize,
+    common: Arc<Common>,
 }
 
 impl Shard {
@@ -128,13 +132,14 @@ impl Shard {
 /// The runtime owns one, calls [`Driver::process_expired`] from its workers and parks them
 /// until [`Driver::next_deadline`]; the time API finds it through the current runtime's handle.
 pub(crate) struct Driver {
-    inner: Arc<Inner>,
+    common: Arc<Common>,
+    shards: Box<[Arc<Shard>]>,
 }
 
-pub(super) struct Inner {
+/// What every shard needs of the driver.
+struct Common {
     /// Tick 0: deadlines are whole milliseconds since this instant.
     start: Instant,
-    shards: Box<[Shard]>,
     earliest: Earliest,
     unpark: Arc<dyn Fn() + Send + Sync>,
 }
@@ -142,16 +147,8 @@ pub(super) struct Inner {
 impl fmt::Debug for Driver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Driver")
-            .field("shards", &self.inner.shards.len())
-            .field("next_deadline", &self.next_deadline())
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("timer::Inner")
             .field("shards", &self.shards.len())
+            .field("next_deadline", &self.next_deadline())
             .finish_non_exhaustive()
     }
 }
@@ -203,11 +200,15 @@ impl Driver {
     /// A driver with `shards` shards (at least 1).
     pub(crate) fn with_shards(shards: usize, unpark: Arc<dyn Fn() + Send + Sync>) -> Driver {
         let shards = shards.max(1);
+        let common = Arc::new(Common {
+            start: Instant::now(),
+            earliest: Earliest::new(shards),
+            unpark,
+        });
         Driver {
-            inner: Arc::new(Inner {
-                start: Instant::now(),
-                shards: (0..shards)
-                    .map(|_| Shard {
+            shards: (0..shards)
+                .map(|index| {
+                    Arc::new(Shard {
                         state: Mutex::new(ShardState {
                             wheel: Wheel::new(),
                             retired: Vec::new(),
@@ -215,49 +216,76 @@ impl Driver {
                             sweep_at: SWEEP_MIN,
                             shutdown: false,
                         }),
+                        index,
+                        common: common.clone(),
                     })
-                    .collect(),
-                earliest: Earliest::new(shards),
-                unpark,
-            }),
+                })
+                .collect(),
+            common,
         }
     }
 
     /// Fires every due timer and wakes its waker; returns how many fired. One atomic load when
     /// no timer is pending, one load and a clock read when none is due.
     pub(crate) fn process_expired(&self) -> usize {
-        self.inner.process_expired()
+        let earliest = self.common.earliest.load();
+        if earliest == NONE {
+            return 0;
+        }
+        let now = Instant::now();
+        let now_tick = self.common.now_tick(now);
+        if now_tick < earliest {
+            return 0;
+        }
+        self.process_due(now, now_tick)
     }
 
     /// The earliest instant at which a timer may be due (a lower bound: waking then and
     /// calling [`Driver::process_expired`] is always right), `None` if no timer is pending.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        match self.inner.earliest.load() {
+        match self.common.earliest.load() {
             NONE => None,
-            tick => Some(self.inner.tick_instant(tick)),
+            tick => Some(self.common.tick_instant(tick)),
         }
     }
 
     /// Drops every pending timer's waker and sender; see the module documentation.
     pub(crate) fn shutdown(&self) {
-        self.inner.shutdown();
-    }
-
-    /// The driver shared with timer handles.
-    pub(super) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
+        for shard in self.shards.iter() {
+            let mut deferred = Deferred::default();
+            let mut st = shard.lock();
+            st.shutdown = true;
+            for key in st.wheel.keys() {
+                let owned = st.wheel.get_mut(key).owned;
+                if owned {
+                    st.wheel.unschedule(key);
+                    let notify = std::mem::replace(&mut st.wheel.get_mut(key).notify, Notify::Dead);
+                    deferred.junk.push(notify);
+                } else {
+                    let entry = st.wheel.remove(key);
+                    deferred.junk.push(entry.notify);
+                }
+            }
+            st.unowned = 0;
+            let retired = std::mem::take(&mut st.retired);
+            self.common.earliest.set(shard.index, NONE);
+            drop(st);
+            drop(retired);
+            deferred.run();
+        }
+        self.common.earliest.recompute();
     }
 
     /// Number of timer entries alive (pending, fired-but-not-dropped, or idle).
     #[cfg_attr(not(all(test, not(loom))), allow(dead_code))]
     pub(crate) fn timer_count(&self) -> usize {
-        self.inner.shards.iter().map(|s| s.lock().wheel.len()).sum()
+        self.shards.iter().map(|s| s.lock().wheel.len()).sum()
     }
 }
 
 const SWEEP_MIN: usize = 1024;
 
-impl Inner {
+impl Common {
     /// Deadline -> tick, rounded up (so never early), saturating.
     fn deadline_tick(&self, deadline: Instant) -> u64 {
         match deadline.checked_duration_since(self.start) {
@@ -277,29 +305,20 @@ impl Inner {
             .checked_add(Duration::from_millis(tick))
             .unwrap_or_else(|| deadline_after(FAR_FUTURE))
     }
+}
 
-    fn pick_shard(&self) -> usize {
-        shard_hint() % self.shards.len()
-    }
-
-    fn process_expired(&self) -> usize {
-        let earliest = self.earliest.load();
-        if earliest == NONE {
-            return 0;
-        }
-        let now = Instant::now();
-        let now_tick = self.now_tick(now);
-        if now_tick < earliest {
-            return 0;
-        }
+impl Driver {
+    /// The slow path of `process_expired`: something may be due at `now_tick`.
+    fn process_due(&self, now: Instant, now_tick: u64) -> usize {
+        let earliest = &self.common.earliest;
         let mut fired = 0;
         let mut keys = Vec::new();
         let mut deferred = Deferred::default();
         let n = self.shards.len();
-        let first = self.pick_shard();
+        let first = shard_hint() % n;
         for i in 0..n {
             let idx = (first + i) % n;
-            if self.earliest.shard(idx) > now_tick {
+            if earliest.shard(idx) > now_tick {
                 continue;
             }
             let mut st = match self.shards[idx].state.try_lock() {
@@ -315,66 +334,40 @@ impl Inner {
                 st.fire(key, now, &mut deferred);
             }
             let next = st.wheel.next_expiration().unwrap_or(NONE);
-            self.earliest.set(idx, next);
+            earliest.set(idx, next);
             drop(st);
             deferred.run();
         }
-        self.earliest.recompute();
+        earliest.recompute();
         fired
     }
 
-    fn shutdown(&self) {
-        for (idx, shard) in self.shards.iter().enumerate() {
-            let mut deferred = Deferred::default();
-            let mut st = shard.lock();
-            st.shutdown = true;
-            for key in st.wheel.keys() {
-                let owned = st.wheel.get_mut(key).owned;
-                if owned {
-                    st.wheel.unschedule(key);
-                    let notify = std::mem::replace(&mut st.wheel.get_mut(key).notify, Notify::Dead);
-                    deferred.junk.push(notify);
-                } else {
-                    let entry = st.wheel.remove(key);
-                    deferred.junk.push(entry.notify);
-                }
-            }
-            st.unowned = 0;
-            let retired = std::mem::take(&mut st.retired);
-            self.earliest.set(idx, NONE);
-            drop(st);
-            drop(retired);
-            deferred.run();
-        }
-        self.earliest.recompute();
-    }
-
-    /// Inserts an entry due at `deadline` into this thread's shard. Returns the registration
-    /// of an owned entry and whether it has already fired (its deadline had passed).
+    /// Inserts an entry due at `deadline` into this thread's shard (`now` is a recent reading
+    /// of the clock). Returns the registration of an owned entry and whether it has already
+    /// fired (its deadline had passed); `None` for an unowned one.
     pub(super) fn register(
-        self: &Arc<Self>,
+        &self,
         deadline: Instant,
+        now: Instant,
         notify: Notify,
         owned: bool,
     ) -> Option<(Registration, bool)> {
-        let idx = self.pick_shard();
-        let when = self.deadline_tick(deadline);
+        let shard = &self.shards[shard_hint() % self.shards.len()];
+        let common = &*self.common;
+        let when = common.deadline_tick(deadline);
         let mut deferred = Deferred::default();
         let mut lowered = false;
-        let mut st = self.shards[idx].lock();
+        let mut st = shard.lock();
         let result = if st.shutdown {
-            if owned {
+            deferred.junk.push(notify);
+            owned.then(|| {
                 let key = st.wheel.insert(Entry {
                     fired: false,
                     owned,
                     notify: Notify::Dead,
                 });
-                deferred.junk.push(notify);
-                Some((self.registration(idx, key), false))
-            } else {
-                deferred.junk.push(notify);
-                None
-            }
+                (Registration::new(shard, key), false)
+            })
         } else {
             let key = st.wheel.insert(Entry {
                 fired: false,
@@ -384,38 +377,29 @@ impl Inner {
             if !owned {
                 st.unowned += 1;
             }
-            let now = Instant::now();
             if deadline > now && st.wheel.schedule(key, when) {
-                lowered = self.earliest.lower(idx, when);
+                lowered = common.earliest.lower(shard.index, when);
             } else {
                 // Due already (or the wheel is already past it): fire on the spot.
                 st.wheel.set_when(key, when);
                 st.fire(key, now, &mut deferred);
                 // A ticker re-armed itself: publish its next deadline.
                 if let Some(next) = st.next_of(key) {
-                    lowered = self.earliest.lower(idx, next);
+                    lowered = common.earliest.lower(shard.index, next);
                 }
             }
             if !owned {
                 st.maybe_sweep(&mut deferred);
             }
             let fired = owned && st.wheel.get_mut(key).fired;
-            owned.then(|| (self.registration(idx, key), fired))
+            owned.then(|| (Registration::new(shard, key), fired))
         };
         drop(st);
         deferred.run();
         if lowered {
-            (self.unpark)();
+            (common.unpark)();
         }
         result
-    }
-
-    fn registration(self: &Arc<Self>, shard: usize, key: Key) -> Registration {
-        Registration {
-            driver: self.clone(),
-            shard: shard as u32,
-            key,
-        }
     }
 }
 
@@ -505,23 +489,29 @@ impl ShardState {
 /// An owned timer entry: the handle a `Sleep`, `Timer` or `Ticker` keeps. Dropping it removes
 /// the entry.
 pub(super) struct Registration {
-    driver: Arc<Inner>,
-    shard: u32,
+    shard: Arc<Shard>,
     key: Key,
 }
 
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
-            .field("shard", &self.shard)
+            .field("shard", &self.shard.index)
             .field("key", &self.key)
             .finish()
     }
 }
 
 impl Registration {
+    fn new(shard: &Arc<Shard>, key: Key) -> Registration {
+        Registration {
+            shard: shard.clone(),
+            key,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, ShardState> {
-        self.driver.shards[self.shard as usize].lock()
+        self.shard.lock()
     }
 
     /// `Ready` once the entry fired; otherwise stores the waker.
@@ -566,9 +556,9 @@ impl Registration {
     /// Re-arms the entry for `deadline` (and, for a ticker, a new period in ticks); returns
     /// whether it was pending. A deadline already passed fires at once.
     pub(super) fn reset(&self, deadline: Instant, period: Option<u64>) -> bool {
-        let driver = &self.driver;
-        let idx = self.shard as usize;
-        let when = driver.deadline_tick(deadline);
+        let common = &*self.shard.common;
+        let idx = self.shard.index;
+        let when = common.deadline_tick(deadline);
         let mut deferred = Deferred::default();
         let mut st = self.lock();
         let was_pending = st.wheel.unschedule(self.key);
@@ -581,19 +571,19 @@ impl Registration {
         if !matches!(entry.notify, Notify::Dead) {
             let now = Instant::now();
             if deadline > now && st.wheel.schedule(self.key, when) {
-                lowered = driver.earliest.lower(idx, when);
+                lowered = common.earliest.lower(idx, when);
             } else {
                 st.wheel.set_when(self.key, when);
                 st.fire(self.key, now, &mut deferred);
                 if let Some(next) = st.next_of(self.key) {
-                    lowered = driver.earliest.lower(idx, next);
+                    lowered = common.earliest.lower(idx, next);
                 }
             }
         }
         drop(st);
         deferred.run();
         if lowered {
-            (driver.unpark)();
+            (common.unpark)();
         }
         was_pending
     }
@@ -637,8 +627,7 @@ mod loom_tests {
         let driver = Arc::new(Driver::with_shards(1, Arc::new(|| {})));
         let deadline = Instant::now() + Duration::from_millis(1);
         let (reg, fired) = driver
-            .inner()
-            .register(deadline, notify, true)
+            .register(deadline, Instant::now(), notify, true)
             .expect("owned");
         assert!(!fired);
         // Wait (outside the model's interleavings) until the entry is due.

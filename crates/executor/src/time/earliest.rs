@@ -39,15 +39,20 @@ pub(super) const NONE: u64 = u64::MAX;
 #[derive(Debug)]
 pub(super) struct Earliest {
     global: AtomicU64,
-    shards: Box<[AtomicU64]>,
+    shards: Box<[Padded]>,
 }
+
+/// One shard's value on its own cache lines: shards are written by different threads.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
 
 impl Earliest {
     /// All shards empty.
     pub(super) fn new(shards: usize) -> Self {
         Earliest {
             global: AtomicU64::new(NONE),
-            shards: (0..shards).map(|_| AtomicU64::new(NONE)).collect(),
+            shards: (0..shards).map(|_| Padded(AtomicU64::new(NONE))).collect(),
         }
     }
 
@@ -60,13 +65,13 @@ impl Earliest {
 
     /// The value last published by `shard`.
     pub(super) fn shard(&self, shard: usize) -> u64 {
-        self.shards[shard].load(SeqCst)
+        self.shards[shard].0.load(SeqCst)
     }
 
     /// Shard `shard` (whose lock the caller holds) now has an entry due at `when`. Returns
     /// `true` if that lowered the global earliest deadline (the caller should unpark a worker).
     pub(super) fn lower(&self, shard: usize, when: u64) -> bool {
-        let slot = &self.shards[shard];
+        let slot = &self.shards[shard].0;
         if when >= slot.load(SeqCst) {
             return false;
         }
@@ -84,13 +89,13 @@ impl Earliest {
     /// Shard `shard` (whose lock the caller holds) has `next` as its new earliest deadline,
     /// which may be later than before. Call [`Earliest::recompute`] afterwards.
     pub(super) fn set(&self, shard: usize, next: u64) {
-        self.shards[shard].store(next, SeqCst);
+        self.shards[shard].0.store(next, SeqCst);
     }
 
     fn minimum(&self) -> u64 {
         self.shards
             .iter()
-            .map(|s| s.load(SeqCst))
+            .map(|s| s.0.load(SeqCst))
             .min()
             .unwrap_or(NONE)
     }

@@ -59,7 +59,8 @@ pub use interval::{interval, Interval};
 pub use sleep::{sleep, sleep_until, timeout, Elapsed, Sleep, Timeout};
 pub use timer::{after, tick, Ticker, Timer};
 
-/// The timer driver of the current runtime (the global one outside any runtime).
-fn current_driver() -> std::sync::Arc<driver::Inner> {
-    crate::runtime::with_current(|handle| handle.timer_driver().inner().clone())
+/// Calls `f` with the timer driver of the current runtime (the global one outside any
+/// runtime), without cloning any handle.
+fn with_driver<R>(f: impl FnOnce(&Driver) -> R) -> R {
+    crate::runtime::with_current(|handle| f(handle.timer_driver()))
 }

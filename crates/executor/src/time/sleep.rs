@@ -157,12 +157,17 @@ impl Sleep {
     /// Creates a sleep already registered with `driver` (for the driver's own tests).
     #[cfg(all(test, not(loom)))]
     pub(super) fn registered_with(
-        driver: &std::sync::Arc<driver::Inner>,
+        driver: &driver::Driver,
         deadline: Instant,
         cx: &mut Context<'_>,
     ) -> Sleep {
         let (reg, _) = driver
-            .register(deadline, driver::waker_notify(cx.waker().clone()), true)
+            .register(
+                deadline,
+                Instant::now(),
+                driver::waker_notify(cx.waker().clone()),
+                true,
+            )
             .expect("owned");
         Sleep {
             deadline,
@@ -179,16 +184,13 @@ impl Future for Sleep {
         match &this.registration {
             Some(reg) => reg.poll_fired(cx),
             None => {
-                if Instant::now() >= this.deadline {
+                let now = Instant::now();
+                if now >= this.deadline {
                     return Poll::Ready(());
                 }
-                let driver = super::current_driver();
-                let (reg, fired) = driver
-                    .register(
-                        this.deadline,
-                        driver::waker_notify(cx.waker().clone()),
-                        true,
-                    )
+                let notify = driver::waker_notify(cx.waker().clone());
+                let deadline = this.deadline;
+                let (reg, fired) = super::with_driver(|d| d.register(deadline, now, notify, true))
                     .expect("an owned entry always has a registration");
                 this.registration = Some(reg);
                 if fired {

@@ -58,7 +58,7 @@ fn sleep_fires_never_early_then_frees_on_drop() {
     let waker = Waker::from(w.clone());
     let mut cx = Context::from_waker(&waker);
     let deadline = Instant::now() + Duration::from_millis(5);
-    let mut s = Sleep::registered_with(d.inner(), deadline, &mut cx);
+    let mut s = Sleep::registered_with(&d, deadline, &mut cx);
     assert_eq!(d.timer_count(), 1);
     assert!(Pin::new(&mut s).poll(&mut cx).is_pending());
     assert!(d.next_deadline().unwrap() <= deadline + Duration::from_millis(1));
@@ -78,7 +78,7 @@ fn cancel_by_drop_removes_entries() {
     let mut cx = Context::from_waker(&waker);
     let now = Instant::now();
     let sleeps: Vec<Sleep> = (0..10_000u64)
-        .map(|i| Sleep::registered_with(d.inner(), now + Duration::from_millis(20 + i), &mut cx))
+        .map(|i| Sleep::registered_with(&d, now + Duration::from_millis(20 + i), &mut cx))
         .collect();
     assert_eq!(d.timer_count(), 10_000);
     drop(sleeps);
@@ -97,11 +97,11 @@ fn unpark_only_when_earliest_lowers() {
     let waker = Waker::from(w.clone());
     let mut cx = Context::from_waker(&waker);
     let now = Instant::now();
-    let _a = Sleep::registered_with(d.inner(), now + Duration::from_secs(100), &mut cx);
+    let _a = Sleep::registered_with(&d, now + Duration::from_secs(100), &mut cx);
     assert_eq!(unparks.load(SeqCst), 1);
-    let _b = Sleep::registered_with(d.inner(), now + Duration::from_secs(200), &mut cx);
+    let _b = Sleep::registered_with(&d, now + Duration::from_secs(200), &mut cx);
     assert_eq!(unparks.load(SeqCst), 1);
-    let _c = Sleep::registered_with(d.inner(), now + Duration::from_secs(50), &mut cx);
+    let _c = Sleep::registered_with(&d, now + Duration::from_secs(50), &mut cx);
     assert_eq!(unparks.load(SeqCst), 2);
     let next = d.next_deadline().unwrap();
     assert!(next <= now + Duration::from_secs(50) + Duration::from_millis(1));
@@ -124,7 +124,7 @@ fn fires_in_deadline_order() {
         let waker = Waker::from(Arc::new(Push(i, order.clone())));
         let mut cx = Context::from_waker(&waker);
         let at = now + Duration::from_millis(10 + 2 * i as u64);
-        sleeps.push(Sleep::registered_with(d.inner(), at, &mut cx));
+        sleeps.push(Sleep::registered_with(&d, at, &mut cx));
     }
     // Process only after all are due: a single batch must still come out in order.
     thread::sleep(Duration::from_millis(40));
@@ -138,8 +138,7 @@ fn shutdown_drops_wakers_and_poll_then_panics() {
     let w = Arc::new(CountWaker::default());
     let waker = Waker::from(w.clone());
     let mut cx = Context::from_waker(&waker);
-    let mut s =
-        Sleep::registered_with(d.inner(), Instant::now() + Duration::from_secs(60), &mut cx);
+    let mut s = Sleep::registered_with(&d, Instant::now() + Duration::from_secs(60), &mut cx);
     drop(waker);
     assert_eq!(Arc::strong_count(&w), 2, "the driver holds the waker");
     d.shutdown();
@@ -161,7 +160,7 @@ fn reset_moves_deadline_both_ways() {
     let waker = Waker::from(w.clone());
     let mut cx = Context::from_waker(&waker);
     let start = Instant::now();
-    let mut s = Sleep::registered_with(d.inner(), start + Duration::from_secs(3600), &mut cx);
+    let mut s = Sleep::registered_with(&d, start + Duration::from_secs(3600), &mut cx);
     let soon = Instant::now() + Duration::from_millis(3);
     s.reset(soon);
     assert!(drive_until(&d, || w.0.load(SeqCst) == 1));
@@ -182,8 +181,7 @@ fn after_entry_fires_once_keeps_channel_open_and_is_swept() {
     let (tx, rx) = goro_channel::bounded(1);
     let at = Instant::now() + Duration::from_millis(2);
     assert!(d
-        .inner()
-        .register(at, driver::once_notify(tx), false)
+        .register(at, Instant::now(), driver::once_notify(tx), false)
         .is_none());
     assert!(drive_until(&d, || !rx.is_empty()));
     let fired = rx.try_recv().unwrap();
@@ -196,7 +194,7 @@ fn after_entry_fires_once_keeps_channel_open_and_is_swept() {
     let far = Instant::now() + Duration::from_secs(3600);
     for _ in 0..20_000 {
         let (tx, rx) = goro_channel::bounded(1);
-        let _ = d.inner().register(far, driver::once_notify(tx), false);
+        let _ = d.register(far, Instant::now(), driver::once_notify(tx), false);
         drop(rx);
     }
     assert!(d.timer_count() < 10_000, "{} left", d.timer_count());
@@ -206,8 +204,9 @@ fn after_entry_fires_once_keeps_channel_open_and_is_swept() {
 fn tick_entry_drops_ticks_for_a_slow_receiver() {
     let (d, _) = driver();
     let (tx, rx) = goro_channel::bounded(1);
-    let _ = d.inner().register(
+    let _ = d.register(
         Instant::now() + Duration::from_millis(1),
+        Instant::now(),
         driver::tick_notify(tx, 1),
         false,
     );
@@ -230,11 +229,11 @@ fn far_future_and_past_deadlines() {
     let mut cx = Context::from_waker(&waker);
     let far = driver::deadline_after(Duration::MAX);
     assert!(far > Instant::now() + Duration::from_secs(86_400 * 365));
-    let mut s = Sleep::registered_with(d.inner(), far, &mut cx);
+    let mut s = Sleep::registered_with(&d, far, &mut cx);
     assert!(Pin::new(&mut s).poll(&mut cx).is_pending());
     let past = Instant::now();
     thread::sleep(Duration::from_millis(2));
-    let mut p = Sleep::registered_with(d.inner(), past, &mut cx);
+    let mut p = Sleep::registered_with(&d, past, &mut cx);
     assert!(Pin::new(&mut p).poll(&mut cx).is_ready());
     d.process_expired();
     assert!(Pin::new(&mut s).poll(&mut cx).is_pending());

@@ -36,12 +36,9 @@ use std::{
 /// ```
 pub fn after(duration: Duration) -> Receiver<Instant> {
     let (tx, rx) = goro_channel::bounded(1);
-    let driver = super::current_driver();
-    let _unowned = driver.register(
-        driver::deadline_after(duration),
-        driver::once_notify(tx),
-        false,
-    );
+    let deadline = driver::deadline_after(duration);
+    let notify = driver::once_notify(tx);
+    super::with_driver(|d| d.register(deadline, Instant::now(), notify, false));
     rx
 }
 
@@ -72,12 +69,9 @@ pub fn after(duration: Duration) -> Receiver<Instant> {
 pub fn tick(period: Duration) -> Receiver<Instant> {
     check_period(period, "tick");
     let (tx, rx) = goro_channel::bounded(1);
-    let driver = super::current_driver();
-    let _unowned = driver.register(
-        driver::deadline_after(period),
-        driver::tick_notify(tx, driver::period_ticks(period)),
-        false,
-    );
+    let deadline = driver::deadline_after(period);
+    let notify = driver::tick_notify(tx, driver::period_ticks(period));
+    super::with_driver(|d| d.register(deadline, Instant::now(), notify, false));
     rx
 }
 
@@ -136,14 +130,11 @@ impl Timer {
     /// ```
     pub fn new(duration: Duration) -> Timer {
         let (tx, rx) = goro_channel::bounded(1);
-        let driver = super::current_driver();
-        let (registration, _) = driver
-            .register(
-                driver::deadline_after(duration),
-                driver::once_notify(tx),
-                true,
-            )
-            .expect("an owned entry always has a registration");
+        let deadline = driver::deadline_after(duration);
+        let notify = driver::once_notify(tx);
+        let (registration, _) =
+            super::with_driver(|d| d.register(deadline, Instant::now(), notify, true))
+                .expect("an owned entry always has a registration");
         Timer { rx, registration }
     }
 
@@ -289,14 +280,11 @@ impl Ticker {
     pub fn new(period: Duration) -> Ticker {
         check_period(period, "Ticker::new");
         let (tx, rx) = goro_channel::bounded(1);
-        let driver = super::current_driver();
-        let (registration, _) = driver
-            .register(
-                driver::deadline_after(period),
-                driver::tick_notify(tx, driver::period_ticks(period)),
-                true,
-            )
-            .expect("an owned entry always has a registration");
+        let deadline = driver::deadline_after(period);
+        let notify = driver::tick_notify(tx, driver::period_ticks(period));
+        let (registration, _) =
+            super::with_driver(|d| d.register(deadline, Instant::now(), notify, true))
+                .expect("an owned entry always has a registration");
         Ticker { rx, registration }
     }
 
