@@ -13,7 +13,7 @@
 //! | `sync.OnceValue`            | [`OnceCell<T>`]: `get_or_init(\|\| async { .. }).await`    |
 //! | `sync.Cond`                 | [`Cond`]: `wait(guard).await`, `signal()`, `broadcast()`   |
 //! | `x/sync/semaphore`          | [`Semaphore`]: `acquire(n).await`, weighted, FIFO          |
-//! | `x/sync/errgroup`           | `ErrGroup<E>` (feature `spawn`)                            |
+//! | `x/sync/errgroup`           | `ErrGroup<E>` (feature `spawn`): `go`, `set_limit`, `wait` |
 //! | `sync/atomic`               | [`atomic`]: std's atomics, a name table, [`atomic::Value`] |
 //!
 //! # Example
@@ -48,6 +48,8 @@ pub mod atomic;
 mod batch;
 mod block;
 mod cond;
+#[cfg(feature = "spawn")]
+mod errgroup;
 mod loom;
 mod mutex;
 mod once;
@@ -57,6 +59,8 @@ mod semaphore;
 mod waitgroup;
 
 pub use cond::Cond;
+#[cfg(feature = "spawn")]
+pub use errgroup::ErrGroup;
 pub use mutex::{Lock, LockOwned, Mutex, MutexGuard, OwnedMutexGuard};
 pub use once::{Once, OnceCell};
 pub use rwmutex::{Read, RwMutex, RwMutexReadGuard, RwMutexWriteGuard, Write};

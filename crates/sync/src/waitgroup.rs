@@ -168,6 +168,47 @@ impl WaitGroup {
         }
     }
 
+    /// Runs `fut` as a goroutine counted by this group: `add(1)` now, `done()` when it finishes
+    /// (also if it panics or is aborted). Go's `WaitGroup.Go`. Needs the crate feature `spawn`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicU32, Ordering}};
+    /// let wg = goro_sync::WaitGroup::new();
+    /// let hits = Arc::new(AtomicU32::new(0));
+    /// for _ in 0..8 {
+    ///     let hits = hits.clone();
+    ///     wg.go(async move { hits.fetch_add(1, Ordering::SeqCst); });
+    /// }
+    /// wg.wait_blocking();
+    /// assert_eq!(hits.load(Ordering::SeqCst), 8);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the goro runtime has to start and cannot (see `goro_executor::spawn`). A panic inside
+    /// `fut` is caught by the runtime and still counts as `done`.
+    #[cfg(feature = "spawn")]
+    #[track_caller]
+    pub fn go<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        struct Done(WaitGroup);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.done();
+            }
+        }
+        self.add(1);
+        let done = Done(self.clone());
+        drop(goro_executor::spawn(async move {
+            let _done = done;
+            fut.await;
+        }));
+    }
+
     /// The counter's current value (a snapshot).
     ///
     /// # Examples

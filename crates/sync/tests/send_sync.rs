@@ -40,6 +40,8 @@ fn public_types_are_send_and_sync() {
     send_sync::<Value<u8>>();
     send::<Mutex<Cell<u8>>>();
     sync::<Mutex<Cell<u8>>>();
+    #[cfg(feature = "spawn")]
+    send_sync::<goro_sync::ErrGroup<std::io::Error>>();
 }
 
 #[test]
@@ -88,4 +90,6 @@ fn futures_are_unpin_and_everything_is_debug() {
     debug::<OnceCell<u8>>();
     debug::<Cond>();
     debug::<Value<u8>>();
+    #[cfg(feature = "spawn")]
+    debug::<goro_sync::ErrGroup<()>>();
 }
