@@ -537,3 +537,36 @@ fn timers_in_an_explicit_runtime_use_it() {
     let (start, t) = rt.block_on(async { time::timeout(PATIENCE, h).await.unwrap().unwrap() });
     assert!(t >= start + ms(5));
 }
+
+#[test]
+fn timer_receiver_in_select() {
+    run(async {
+        let timer = Timer::new(ms(3));
+        let (_tx, rx) = goro_channel::bounded::<u8>(1);
+        let start = Instant::now();
+        let fired = goro_channel::select! {
+            recv(rx) -> _ => false,
+            recv(timer.receiver()) -> t => t.is_ok(),
+        };
+        assert!(fired && start.elapsed() >= ms(3));
+    });
+}
+
+#[test]
+fn public_types_are_send_sync_debug() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<time::Sleep>();
+    check::<time::Timeout<time::Sleep>>();
+    check::<time::Elapsed>();
+    check::<time::Interval>();
+    check::<Timer>();
+    check::<Ticker>();
+    // The futures returned by async methods are Send too (usable in spawned tasks).
+    fn send<T: Send>(_: &T) {}
+    let t = Timer::new(Duration::from_secs(60));
+    send(&t.recv());
+    let k = Ticker::new(Duration::from_secs(60));
+    send(&k.recv());
+    let mut iv = time::interval(Duration::from_secs(60));
+    send(&iv.tick());
+}

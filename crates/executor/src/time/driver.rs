@@ -25,7 +25,9 @@
 //!   firing `Instant` into their bounded(1) channel, so a slow receiver misses ticks instead of
 //!   piling them up (as in Go).
 //! * **Ownership.** An entry is *owned* when a handle (`Sleep`, `Timer`, `Ticker`) keeps its
-//!   key; the handle frees it on drop, so dropping a timer removes its entry. Entries of
+//!   key, with an `Arc` of its shard (not of the whole driver: registering a timer touches no
+//!   reference count shared by all threads); the handle frees the entry on drop, so dropping a
+//!   timer removes its entry, from whichever thread. Entries of
 //!   `after(d)` and `tick(d)` have no handle: the driver frees them when they fire (`after`) or
 //!   when their channel is closed (`tick`).
 //! * **`after` stays open.** Go's `time.After` channel is never closed. The channel of
