@@ -34,8 +34,11 @@
 //!   `after(d)` closes when its last sender drops, so once fired its sender is moved to the
 //!   shard's `retired` list, which keeps the channel open while a receiver lives. The list and
 //!   the pending unowned entries are swept (senders whose channel is closed, i.e. whose
-//!   receivers are all gone, are dropped) whenever they have doubled since the last sweep, so
-//!   an abandoned `after` costs amortised O(1) and nothing outlives its receivers for long.
+//!   receivers are all gone, are dropped) when a new `after`/`tick` finds that they have
+//!   doubled since the last sweep (and make up at least half the shard). So an abandoned
+//!   `after` costs amortised O(1), and the senders kept for dead channels never outnumber the
+//!   live ones by more than about two to one (plus 1024 per shard): memory is bounded by the
+//!   program's peak of live `after` channels, never growing with the total ever created.
 //! * **Shutdown.** [`Driver::shutdown`] drops every entry's waker and sender, so tasks parked on
 //!   timers are released (no reference cycle task -> sleep -> driver -> waker -> task survives)
 //!   and receivers of timer channels see them closed. Polling a `Sleep` of a shut-down driver
