@@ -36,9 +36,9 @@
 //!   the pending unowned entries are swept (senders whose channel is closed, i.e. whose
 //!   receivers are all gone, are dropped) when a new `after`/`tick` finds that they have
 //!   doubled since the last sweep (and make up at least half the shard). So an abandoned
-//!   `after` costs amortised O(1), and the senders kept for dead channels never outnumber the
-//!   live ones by more than about two to one (plus 1024 per shard): memory is bounded by the
-//!   program's peak of live `after` channels, never growing with the total ever created.
+//!   `after` costs amortised O(1), and the senders kept for dead channels stay within a
+//!   constant factor of the shard's live timers (plus 1024): memory is bounded by the
+//!   program's peak of live timers, never growing with the total of `after`s ever created.
 //! * **Shutdown.** [`Driver::shutdown`] drops every entry's waker and sender, so tasks parked on
 //!   timers are released (no reference cycle task -> sleep -> driver -> waker -> task survives)
 //!   and receivers of timer channels see them closed. Polling a `Sleep` of a shut-down driver
