@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Turn criterion's results into the ratio tables of BENCHMARKS.md.
+
+Usage (after `cargo bench`):  python3 benches/report.py [target/criterion]
+
+For every criterion group it prints goro's mean time, the best peer's mean time and the
+ratio goro / best peer (below 1.0: goro is faster). A group's goro entry is the function
+whose id starts with "goro"; every other function in the group is a peer.
+"""
+import json
+import os
+import re
+import sys
+
+SECTIONS = [
+    ("executor", r"^(spawn_many_local|spawn_many_remote|yield_many|ping_pong|chained_spawn)$"),
+    ("channel (async)", r"^(seq|spsc|mpsc|mpmc)_"),
+    ("channel (blocking)", r"^blocking_(seq|spsc|mpsc|mpmc)_"),
+    ("select", r"^select_"),
+    ("sync", r"^(mutex|rwmutex|waitgroup|semaphore|sync_)"),
+    ("time", r"^(timer_churn|sleep_many|time_)"),
+]
+
+
+def fmt(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def load(root):
+    groups = {}
+    for group in sorted(os.listdir(root)):
+        gdir = os.path.join(root, group)
+        if not os.path.isdir(gdir) or group == "report":
+            continue
+        funcs = {}
+        for func in sorted(os.listdir(gdir)):
+            est = os.path.join(gdir, func, "new", "estimates.json")
+            bench = os.path.join(gdir, func, "new", "benchmark.json")
+            if not os.path.isfile(est):
+                continue
+            with open(est) as f:
+                mean = json.load(f)["mean"]["point_estimate"]
+            name = func
+            if os.path.isfile(bench):
+                with open(bench) as f:
+                    b = json.load(f)
+                name = b.get("function_id") or func
+                group_name = b.get("group_id") or group
+            else:
+                group_name = group
+            funcs[name] = mean
+        if funcs:
+            groups[group_name] = funcs
+    return groups
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
+    if not os.path.isdir(root):
+        sys.exit(f"report: no criterion results in {root}: run `cargo bench` first")
+    groups = load(root)
+    done = set()
+    for title, pattern in SECTIONS + [("other", r".")]:
+        rows = []
+        for g, funcs in groups.items():
+            if g in done or not re.search(pattern, g):
+                continue
+            done.add(g)
+            goro = {k: v for k, v in funcs.items() if k.startswith("goro")}
+            peers = {k: v for k, v in funcs.items() if not k.startswith("goro")}
+            for gname, gval in goro.items():
+                if peers:
+                    best = min(peers, key=peers.get)
+                    rows.append(
+                        f"| {g}{'' if gname == 'goro' else ' (' + gname + ')'} | {fmt(gval)} | "
+                        f"{best} {fmt(peers[best])} | **{gval / peers[best]:.2f}** |"
+                    )
+                else:
+                    rows.append(f"| {g} ({gname}) | {fmt(gval)} | — | — |")
+        if rows:
+            print(f"\n### {title}\n")
+            print("| workload | goro | best peer | goro / best |")
+            print("|---|---|---|---|")
+            print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
