@@ -117,7 +117,8 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    runtime::with_current(move |h| h.shared.spawn_blocking(f))
+    let location = Location::caller();
+    runtime::with_current(move |h| h.shared.spawn_blocking(f, location))
 }
 
 /// Runs `fut` to completion on the current thread, the "main goroutine": spawned tasks run on

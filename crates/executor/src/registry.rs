@@ -3,12 +3,22 @@
 //!
 //! # Design
 //!
-//! A sharded slab: `shards` mutex-protected vectors of entries with a free list each. A task
-//! reserves its entry at spawn (in the spawning thread's shard, so workers rarely contend) and
-//! removes it when its future is dropped (see `Wrapped`'s `Drop` in `task.rs`). An entry holds
-//! the spawn site (`#[track_caller]` location) and a pointer to the task's `TaskMeta`.
+//! Two parts, both sharded so that each worker mostly touches its own cache lines:
 //!
-//! Cost: one uncontended lock/unlock at spawn and one at completion, like tokio's `OwnedTasks`.
+//! * **Counters.** Spawning adds one to the spawning thread's shard counter; dropping a task's
+//!   future subtracts one from the *dropping* thread's shard counter. `len` sums the shards.
+//!   A shard can go negative; the sum cannot once the operations it reflects are visible
+//!   (a task's increment happens before its schedule, which happens before its drop).
+//! * **Parked tasks.** A task enters the slab of entries only when it first returns `Pending`
+//!   (see `Wrapped::poll` in `task.rs`): a task that completes in its first poll never parks
+//!   and never pays for the registry's lock. Queued tasks do not need an entry: shutdown drops
+//!   them from the queues; parked tasks are reachable only through here. An entry holds the
+//!   spawn site (`#[track_caller]`) and a pointer to the task's `TaskMeta`; it is removed when
+//!   the future is dropped.
+//!
+//! Cost: nothing for tasks that finish in one poll beyond two uncontended atomic adds; one
+//! lock/unlock at the first park and one at completion for the others (like tokio's
+//! `OwnedTasks`, which locks at every spawn).
 //!
 //! # Why the pointers are valid
 //!
@@ -17,13 +27,33 @@
 //! while a thread holds the shard lock and sees an entry, the pointed-to `TaskMeta` is alive.
 
 use crate::task::TaskMeta;
-use std::{panic::Location, ptr::NonNull, sync::Mutex};
+use std::{
+    panic::Location,
+    ptr::NonNull,
+    sync::{
+        atomic::{AtomicIsize, Ordering::Relaxed},
+        Mutex,
+    },
+};
 
-/// Where a task's entry lives.
+/// Where a task's entry lives, packed in a `u64` (`shard << 32 | index`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {
     shard: u32,
     index: u32,
+}
+
+impl Slot {
+    pub(crate) fn to_bits(self) -> u64 {
+        ((self.shard as u64) << 32) | self.index as u64
+    }
+
+    pub(crate) fn from_bits(bits: u64) -> Slot {
+        Slot {
+            shard: (bits >> 32) as u32,
+            index: bits as u32,
+        }
+    }
 }
 
 struct Entry {
@@ -41,6 +71,7 @@ struct Shard {
 /// See the module note.
 pub(crate) struct Registry {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
+    counts: Box<[CachePadded<AtomicIsize>]>,
 }
 
 // SAFETY: the `NonNull<TaskMeta>` in entries are only dereferenced under the shard lock, while
@@ -60,26 +91,6 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-/// A reserved entry; filled in once the task exists.
-pub(crate) struct Reservation<'a> {
-    guard: std::sync::MutexGuard<'a, Shard>,
-    slot: Slot,
-}
-
-impl Reservation<'_> {
-    pub(crate) fn slot(&self) -> Slot {
-        self.slot
-    }
-
-    /// Fills the reserved entry and releases the shard lock.
-    pub(crate) fn fill(mut self, meta: &TaskMeta, location: &'static Location<'static>) {
-        self.guard.entries[self.slot.index as usize] = Some(Entry {
-            meta: NonNull::from(meta),
-            location,
-        });
-    }
-}
-
 fn lock(m: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
     // No user code runs under this lock; a poisoned shard is still consistent.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -92,28 +103,61 @@ impl Registry {
             shards: (0..n)
                 .map(|_| CachePadded(Mutex::new(Shard::default())))
                 .collect(),
+            counts: (0..n).map(|_| CachePadded(AtomicIsize::new(0))).collect(),
         }
     }
 
-    /// Reserves an entry in shard `hint % shards` and keeps that shard locked until the
-    /// reservation is filled (so the entry is never seen half-made).
-    pub(crate) fn reserve(&self, hint: usize) -> Reservation<'_> {
-        let shard = hint & (self.shards.len() - 1);
+    fn mask(&self) -> usize {
+        self.shards.len() - 1
+    }
+
+    /// A goroutine was spawned from a thread with shard hint `hint`.
+    pub(crate) fn task_started(&self, hint: usize) {
+        // Relaxed: a statistic; the ordering that makes the sum exact when quiescent comes
+        // from the task's schedule/complete handoffs (module note).
+        self.counts[hint & self.mask()].0.fetch_add(1, Relaxed);
+    }
+
+    /// A goroutine's future was dropped on a thread with shard hint `hint`.
+    pub(crate) fn task_finished(&self, hint: usize) {
+        // Relaxed: see `task_started`.
+        self.counts[hint & self.mask()].0.fetch_sub(1, Relaxed);
+    }
+
+    /// Number of live goroutines (spawned, future not yet dropped).
+    pub(crate) fn len(&self) -> usize {
+        // Relaxed: see `task_started`.
+        let sum: isize = self.counts.iter().map(|c| c.0.load(Relaxed)).sum();
+        sum.max(0) as usize
+    }
+
+    /// Enters a parked task into shard `hint`.
+    pub(crate) fn register(
+        &self,
+        hint: usize,
+        meta: &TaskMeta,
+        location: &'static Location<'static>,
+    ) -> Slot {
+        let shard = hint & self.mask();
         let mut guard = lock(&self.shards[shard].0);
+        let entry = Some(Entry {
+            meta: NonNull::from(meta),
+            location,
+        });
         let index = match guard.free.pop() {
-            Some(i) => i,
+            Some(i) => {
+                guard.entries[i as usize] = entry;
+                i
+            }
             None => {
-                guard.entries.push(None);
+                guard.entries.push(entry);
                 (guard.entries.len() - 1) as u32
             }
         };
         guard.live += 1;
-        Reservation {
-            guard,
-            slot: Slot {
-                shard: shard as u32,
-                index,
-            },
+        Slot {
+            shard: shard as u32,
+            index,
         }
     }
 
@@ -123,19 +167,14 @@ impl Registry {
         debug_assert!(entry.is_some());
         guard.free.push(slot.index);
         guard.live -= 1;
-        // Give memory back after a burst of tasks.
+        // Give memory back after a burst of parked tasks.
         if guard.live == 0 && guard.entries.len() > 1024 {
             guard.entries = Vec::new();
             guard.free = Vec::new();
         }
     }
 
-    /// Number of live tasks.
-    pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(&s.0).live).sum()
-    }
-
-    /// Marks every live task aborted and returns their wakers (to wake with no lock held).
+    /// Marks every parked task aborted and returns their wakers (to wake with no lock held).
     pub(crate) fn abort_all(&self) -> Vec<std::task::Waker> {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
@@ -150,7 +189,7 @@ impl Registry {
         wakers
     }
 
-    /// The spawn sites of the live tasks (for diagnostics).
+    /// The spawn sites of the goroutines that have parked at least once and are still live.
     pub(crate) fn spawn_sites(&self) -> Vec<&'static Location<'static>> {
         let mut sites = Vec::new();
         for shard in self.shards.iter() {

@@ -359,6 +359,7 @@ impl Runtime {
     /// assert_eq!(rt.block_on(h).unwrap(), 3);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -545,12 +546,13 @@ impl Handle {
     /// assert_eq!(rt.block_on(h).unwrap(), 4);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.shared.spawn_blocking(f)
+        self.shared.spawn_blocking(f, Location::caller())
     }
 
     /// Runs `fut` to completion on the current thread with this runtime as the current one.

@@ -274,8 +274,8 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let reservation = self.registry.reserve(shard_hint());
-        let meta = TaskMeta::new(Some(reservation.slot()), self);
+        self.registry.task_started(shard_hint());
+        let meta = TaskMeta::new(true, location, self);
         let shared = self.clone();
         let schedule = async_task::WithInfo(move |r, info: async_task::ScheduleInfo| {
             shared.schedule(r, info.woken_while_running)
@@ -290,18 +290,21 @@ impl Shared {
                 .metadata(meta)
                 .spawn_unchecked(move |m: &TaskMeta| Wrapped::new(fut, m), schedule)
         };
-        reservation.fill(task.metadata(), location);
         runnable.schedule();
         JoinHandle::new(task)
     }
 
     /// Runs `f` on the blocking pool.
-    pub(crate) fn spawn_blocking<F, R>(self: &Arc<Self>, f: F) -> JoinHandle<R>
+    pub(crate) fn spawn_blocking<F, R>(
+        self: &Arc<Self>,
+        f: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let meta = TaskMeta::new(None, self);
+        let meta = TaskMeta::new(false, location, self);
         let shared = self.clone();
         let schedule = move |r: Runnable| shared.blocking.schedule(r, &shared);
         // SAFETY: as in `spawn`: the future borrows only the task's metadata; it and the
@@ -426,8 +429,8 @@ impl Shared {
     }
 }
 
-/// The registry shard this thread spawns into.
-fn shard_hint() -> usize {
+/// The registry shard of this thread (a worker's index, else a random per-thread number).
+pub(crate) fn shard_hint() -> usize {
     CONTEXT
         .try_with(|cx| {
             let core = cx.core.get();

@@ -11,17 +11,21 @@
 //! 2. checks the abort flag before every poll, so [`JoinHandle::abort`] (which only has `&self`
 //!    and therefore cannot use async-task's by-value `cancel`) turns the task into
 //!    `Err(JoinError::cancelled)` at its next poll;
-//! 3. keeps the task's own waker in [`TaskMeta::waker`] from its first poll on, so that abort
-//!    and runtime shutdown can wake a parked task: `abort()` sets the flag and wakes it; the
-//!    wrapper sees the flag and completes. The waker is taken out when the future is dropped,
-//!    which breaks the reference cycle (task -> meta -> waker -> task);
-//! 4. removes the task's entry from the live-task registry when the future is dropped.
+//! 3. the first time the future returns `Pending` (the task parks), keeps the task's own waker
+//!    in [`TaskMeta`] and enters the task in the runtime's registry, so that abort and runtime
+//!    shutdown can wake a parked task. A task that completes in its first poll skips both.
+//!    The waker is taken out when the future is dropped, which breaks the reference cycle
+//!    (task -> meta -> waker -> task);
+//! 4. when the future is dropped, removes the registry entry and counts the task as finished.
 //!
-//! Abort protocol: `abort` stores the flag (SeqCst) then wakes through the `AtomicWaker`; the
-//! wrapper registers with the `AtomicWaker` then loads the flag (SeqCst). Both sides touch the
-//! `AtomicWaker` state with AcqRel RMWs, which are totally ordered: either the abort's wake
-//! sees the registered waker, or the registration happens after the wake and the wrapper's
-//! following load sees the flag. Either way the aborted task is polled again and completes.
+//! Abort protocol: `abort` stores the flag (SeqCst), then wakes through the `AtomicWaker`. The
+//! wrapper loads the flag before polling; at its first `Pending` it registers with the
+//! `AtomicWaker`, then loads the flag again (SeqCst) and, if set, wakes itself. Both sides
+//! touch the `AtomicWaker` state with AcqRel RMWs, which are totally ordered: either the
+//! abort's wake finds the registered waker, or the registration comes after the wake and the
+//! wrapper's second load sees the flag. Either way the aborted task is polled again and
+//! completes as cancelled. Later parks need no registration: `async-task` gives every poll of
+//! a task a waker of that same task.
 
 use crate::registry::Slot;
 use atomic_waker::AtomicWaker;
@@ -29,21 +33,31 @@ use std::{
     any::Any,
     fmt,
     future::Future,
-    panic::{catch_unwind, AssertUnwindSafe},
+    panic::{catch_unwind, AssertUnwindSafe, Location},
     pin::Pin,
     ptr::NonNull,
-    sync::atomic::{AtomicBool, Ordering::SeqCst},
+    sync::atomic::{
+        AtomicBool, AtomicU64,
+        Ordering::{Relaxed, SeqCst},
+    },
     task::{Context, Poll},
 };
+
+/// `TaskMeta::slot` when the task has no registry entry.
+const NO_SLOT: u64 = u64::MAX;
 
 /// Per-task data, stored inside the async-task allocation (its "metadata").
 pub(crate) struct TaskMeta {
     aborted: AtomicBool,
-    /// The task's own waker, from its first poll until its future is dropped.
+    /// The task's own waker, from its first park until its future is dropped.
     waker: AtomicWaker,
-    /// The task's entry in the runtime's registry, if it has one (goroutines do, blocking
-    /// jobs don't).
-    slot: Option<Slot>,
+    /// Whether this is a goroutine (counted, registered when parked) rather than a blocking
+    /// job.
+    goroutine: bool,
+    /// The task's registry entry (`Slot` bits), or `NO_SLOT`.
+    slot: AtomicU64,
+    /// Where the task was spawned (`#[track_caller]`).
+    location: &'static Location<'static>,
     /// The runtime this task belongs to. The pointee is kept alive by the `Arc<Shared>` the
     /// task's schedule function owns, which lives in the same allocation and is dropped only
     /// after the future.
@@ -60,18 +74,31 @@ impl fmt::Debug for TaskMeta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskMeta")
             .field("aborted", &self.aborted.load(SeqCst))
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
 }
 
 impl TaskMeta {
-    pub(crate) fn new(slot: Option<Slot>, shared: &crate::scheduler::Shared) -> TaskMeta {
+    pub(crate) fn new(
+        goroutine: bool,
+        location: &'static Location<'static>,
+        shared: &crate::scheduler::Shared,
+    ) -> TaskMeta {
         TaskMeta {
             aborted: AtomicBool::new(false),
             waker: AtomicWaker::new(),
-            slot,
+            goroutine,
+            slot: AtomicU64::new(NO_SLOT),
+            location,
             shared: NonNull::from(shared),
         }
+    }
+
+    fn shared(&self) -> &crate::scheduler::Shared {
+        // SAFETY: see the field: the runtime outlives the future, and every caller is the
+        // future (its poll or drop).
+        unsafe { self.shared.as_ref() }
     }
 
     /// Requests cancellation: the task completes with `JoinError::cancelled` at its next poll
@@ -96,7 +123,8 @@ pub(crate) struct Wrapped<'a, F> {
     meta: &'a TaskMeta,
     /// `None` once completed (or dropped early).
     fut: Option<F>,
-    registered: bool,
+    /// Whether the task has parked once (waker kept, registry entry made).
+    parked_once: bool,
 }
 
 impl<'a, F> Wrapped<'a, F> {
@@ -104,7 +132,29 @@ impl<'a, F> Wrapped<'a, F> {
         Wrapped {
             meta,
             fut: Some(fut),
-            registered: false,
+            parked_once: false,
+        }
+    }
+
+    /// Step 3 of the module note, at the first `Pending`.
+    #[cold]
+    fn first_park(&mut self, cx: &mut Context<'_>) {
+        self.parked_once = true;
+        self.meta.waker.register(cx.waker());
+        if self.meta.goroutine {
+            let shared = self.meta.shared();
+            let slot = shared.registry.register(
+                crate::scheduler::shard_hint(),
+                self.meta,
+                self.meta.location,
+            );
+            // Relaxed: read back only by this task's own future (its drop), which runs after
+            // this poll on whichever thread, ordered by async-task's AcqRel state handoff.
+            self.meta.slot.store(slot.to_bits(), Relaxed);
+        }
+        // Second half of the abort protocol (module note).
+        if self.meta.aborted.load(SeqCst) {
+            cx.waker().wake_by_ref();
         }
     }
 }
@@ -116,12 +166,6 @@ impl<F: Future> Future for Wrapped<'_, F> {
         // SAFETY: we never move `fut` out of `self`; it is only polled in place and dropped in
         // place (assigning `None` runs its destructor where it lies), as `Pin` requires.
         let this = unsafe { self.get_unchecked_mut() };
-        if !this.registered {
-            // async-task hands every poll of this task a waker of the same task, so registering
-            // once is enough.
-            this.meta.waker.register(cx.waker());
-            this.registered = true;
-        }
         if this.meta.aborted.load(SeqCst) {
             let res = match catch_unwind(AssertUnwindSafe(|| this.fut = None)) {
                 Ok(()) => Err(JoinError::cancelled()),
@@ -135,7 +179,12 @@ impl<F: Future> Future for Wrapped<'_, F> {
         // SAFETY: `fut` is structurally pinned (see above).
         let fut = unsafe { Pin::new_unchecked(fut) };
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                if !this.parked_once {
+                    this.first_park(cx);
+                }
+                Poll::Pending
+            }
             Ok(Poll::Ready(v)) => {
                 // Drop the finished future now, catching a panicking destructor.
                 match catch_unwind(AssertUnwindSafe(|| this.fut = None)) {
@@ -157,12 +206,18 @@ impl<F> Drop for Wrapped<'_, F> {
     fn drop(&mut self) {
         // Drop the user's future first, while the task still counts as live.
         let _ = catch_unwind(AssertUnwindSafe(|| self.fut = None));
-        // Break the task -> meta -> waker -> task cycle.
-        drop(self.meta.waker.take());
-        if let Some(slot) = self.meta.slot {
-            // SAFETY: see `TaskMeta::shared`: the runtime outlives the future.
-            let shared = unsafe { self.meta.shared.as_ref() };
-            shared.registry.remove(slot);
+        if self.parked_once {
+            // Break the task -> meta -> waker -> task cycle.
+            drop(self.meta.waker.take());
+        }
+        if self.meta.goroutine {
+            let registry = &self.meta.shared().registry;
+            // Relaxed: written by this future's own first park (see `first_park`).
+            let slot = self.meta.slot.load(Relaxed);
+            if slot != NO_SLOT {
+                registry.remove(Slot::from_bits(slot));
+            }
+            registry.task_finished(crate::scheduler::shard_hint());
         }
     }
 }
