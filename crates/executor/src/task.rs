@@ -251,7 +251,8 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
 /// let handle = goro_executor::spawn(async { 6 * 7 });
 /// assert_eq!(goro_executor::block_on(handle).unwrap(), 42);
 /// ```
-#[must_use = "dropping a JoinHandle detaches the task; await it to get its result"]
+// Deliberately not `#[must_use]`: `goro::spawn(fut);` is Go's `go f()`, and detaching by
+// dropping the handle is the intended use (as with tokio's `JoinHandle`).
 pub struct JoinHandle<T> {
     task: Option<async_task::FallibleTask<Result<T, JoinError>, TaskMeta>>,
     /// The task's metadata; valid as long as `task` holds its reference to the allocation.
