@@ -23,7 +23,9 @@
 
 use crate::{scheduler::Shared, task::Runnable};
 use std::{
+    cell::Cell,
     collections::VecDeque,
+    ptr,
     panic::{catch_unwind, AssertUnwindSafe},
     sync::{Arc, Condvar, Mutex, MutexGuard},
     time::{Duration, Instant},
@@ -117,10 +119,12 @@ impl Pool {
         drop(queued);
     }
 
-    /// Waits until every pool thread has exited. Returns `false` if `deadline` passed first.
+    /// Waits until every pool thread has exited (but the calling one, if it is a thread of
+    /// this pool). Returns `false` if `deadline` passed first.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let own = usize::from(CURRENT_POOL.with(|p| ptr::eq(p.get(), self)));
         let mut st = self.lock();
-        while st.threads > 0 {
+        while st.threads > own {
             match deadline {
                 None => st = self.done_cv.wait(st).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
@@ -140,9 +144,15 @@ impl Pool {
     }
 }
 
+thread_local! {
+    /// The pool the current thread belongs to, if it is a pool thread.
+    static CURRENT_POOL: Cell<*const Pool> = const { Cell::new(ptr::null()) };
+}
+
 fn run_thread(shared: Arc<Shared>) {
     let _enter = crate::scheduler::enter(&crate::runtime::Handle::from_shared(shared.clone()));
     let pool = &shared.blocking;
+    CURRENT_POOL.with(|p| p.set(pool));
     let mut st = pool.lock();
     loop {
         if let Some(job) = st.queue.pop_front() {

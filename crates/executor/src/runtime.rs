@@ -589,15 +589,28 @@ impl Handle {
         self.shared.registry.len()
     }
 
-    /// The spawn sites (`file:line:column`) of this runtime's live goroutines, in no
-    /// particular order: the start of a goroutine dump.
+    /// The spawn sites (`file:line:column`) of this runtime's parked goroutines (live tasks
+    /// that have waited at least once; tasks still queued for their first run are not
+    /// listed), in no particular order: the start of a goroutine dump.
     ///
     /// # Examples
     ///
     /// ```
     /// let rt = goro_executor::runtime::Builder::new().worker_threads(1).build()?;
-    /// let h = rt.spawn(std::future::pending::<()>());
-    /// let sites = rt.handle().goroutine_spawn_sites();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let h = rt.spawn(async move {
+    ///     tx.send(()).unwrap();
+    ///     std::future::pending::<()>().await
+    /// });
+    /// rx.recv().unwrap();
+    /// // The task parks right after sending.
+    /// let sites = loop {
+    ///     let sites = rt.handle().goroutine_spawn_sites();
+    ///     if !sites.is_empty() {
+    ///         break sites;
+    ///     }
+    ///     std::thread::yield_now();
+    /// };
     /// assert_eq!(sites.len(), 1);
     /// assert!(sites[0].file().ends_with(".rs"));
     /// h.abort();

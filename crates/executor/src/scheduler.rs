@@ -19,8 +19,8 @@
 //! # Where a woken task goes (`Shared::schedule`)
 //!
 //! 1. Woken on one of this runtime's workers while a task runs, not by itself: into the LIFO
-//!    slot; the task it displaces goes to the back of the local queue and a parked worker is
-//!    notified (there is now stealable work).
+//!    slot; the task it displaces goes to the back of the local queue, and a parked worker is
+//!    notified if there is now more than one task here (something to steal).
 //! 2. Woken by itself while running (`yield_now`, as async-task reports through
 //!    `ScheduleInfo::woken_while_running`), or woken on a worker outside any task (timers):
 //!    the back of the local queue, behind the ready tasks.
@@ -569,7 +569,7 @@ impl Core {
         while let Some(task) = self.lifo.take() {
             if budget == 0 {
                 self.local.push_back(task, shared);
-                shared.notify_parked();
+                self.notify_if_stealable();
                 break;
             }
             budget -= 1;
@@ -589,10 +589,20 @@ impl Core {
         let shared = &*self.shared;
         if woken_while_running || !self.in_task.get() {
             self.local.push_back(task, shared);
-            shared.notify_parked();
+            self.notify_if_stealable();
         } else if let Some(prev) = self.lifo.replace(Some(task)) {
             self.local.push_back(prev, shared);
-            shared.notify_parked();
+            self.notify_if_stealable();
+        }
+    }
+
+    /// Wakes a parked worker if this one holds more tasks than the one it runs next (tokio's
+    /// `should_notify_others`). With a single task there is nothing to steal: this worker
+    /// runs it. A searching worker does not notify here; when it finds work it leaves the
+    /// searching state and, if it was the last searcher, notifies then (`run_task`).
+    fn notify_if_stealable(&self) {
+        if !self.searching.get() && self.local.len() + usize::from(self.lifo_nonempty()) > 1 {
+            self.shared.notify_parked();
         }
     }
 

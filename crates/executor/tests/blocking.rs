@@ -121,3 +121,21 @@ fn abort_blocking_job_before_it_starts() {
     rt.block_on(first).unwrap();
     assert!(rt.block_on(queued).unwrap_err().is_cancelled());
 }
+
+#[test]
+fn drop_runtime_from_its_own_blocking_thread_does_not_hang() {
+    let _w = common::watchdog("drop_runtime_from_its_own_blocking_thread_does_not_hang", 20);
+    let rt = Builder::new().worker_threads(1).build().unwrap();
+    let slot = Arc::new(std::sync::Mutex::new(None::<goro_executor::runtime::Runtime>));
+    let slot2 = slot.clone();
+    let (tx, rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    drop(rt.spawn_blocking(move || {
+        go_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        drop(slot2.lock().unwrap().take());
+        tx.send(()).unwrap();
+    }));
+    *slot.lock().unwrap() = Some(rt);
+    go_tx.send(()).unwrap();
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+}

@@ -99,8 +99,16 @@ fn num_goroutines_counts_live_tasks() {
         .collect();
     assert_eq!(rt.handle().num_goroutines(), 100);
     assert_eq!(rt.block_on(async { num_goroutines() }), 100);
-    let sites = rt.handle().goroutine_spawn_sites();
-    assert_eq!(sites.len(), 100);
+    // Tasks enter the spawn-site list when they first park: wait for all 100.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let sites = loop {
+        let sites = rt.handle().goroutine_spawn_sites();
+        if sites.len() == 100 {
+            break sites;
+        }
+        assert!(std::time::Instant::now() < deadline, "only {} parked", sites.len());
+        std::thread::yield_now();
+    };
     assert!(
         sites.iter().all(|l| l.file().ends_with("runtime.rs")),
         "{sites:?}"
