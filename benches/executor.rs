@@ -132,9 +132,7 @@ fn smol_ex() -> &'static Arc<async_executor::Executor<'static>> {
             let ex = ex.clone();
             std::thread::Builder::new()
                 .name(format!("smol-{i}"))
-                .spawn(move || {
-                    futures::executor::block_on(ex.run(std::future::pending::<()>()))
-                })
+                .spawn(move || futures::executor::block_on(ex.run(std::future::pending::<()>())))
                 .unwrap();
         }
         ex
@@ -295,8 +293,20 @@ macro_rules! workloads {
 fn executor_benches(c: &mut Criterion) {
     let goro = goro_rt();
     let tokio = tokio_rt();
-    group(c, "spawn_many_local", &goro, &tokio, workloads!(spawn_many_local));
-    group(c, "spawn_many_remote", &goro, &tokio, workloads!(spawn_many_remote));
+    group(
+        c,
+        "spawn_many_local",
+        &goro,
+        &tokio,
+        workloads!(spawn_many_local),
+    );
+    group(
+        c,
+        "spawn_many_remote",
+        &goro,
+        &tokio,
+        workloads!(spawn_many_remote),
+    );
     group(c, "yield_many", &goro, &tokio, workloads!(yield_many));
     group(c, "ping_pong", &goro, &tokio, workloads!(ping_pong));
     group(c, "chained_spawn", &goro, &tokio, workloads!(chained_spawn));

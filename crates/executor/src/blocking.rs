@@ -25,8 +25,8 @@ use crate::{scheduler::Shared, task::Runnable};
 use std::{
     cell::Cell,
     collections::VecDeque,
-    ptr,
     panic::{catch_unwind, AssertUnwindSafe},
+    ptr,
     sync::{Arc, Condvar, Mutex, MutexGuard},
     time::{Duration, Instant},
 };

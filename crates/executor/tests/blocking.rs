@@ -124,9 +124,14 @@ fn abort_blocking_job_before_it_starts() {
 
 #[test]
 fn drop_runtime_from_its_own_blocking_thread_does_not_hang() {
-    let _w = common::watchdog("drop_runtime_from_its_own_blocking_thread_does_not_hang", 20);
+    let _w = common::watchdog(
+        "drop_runtime_from_its_own_blocking_thread_does_not_hang",
+        20,
+    );
     let rt = Builder::new().worker_threads(1).build().unwrap();
-    let slot = Arc::new(std::sync::Mutex::new(None::<goro_executor::runtime::Runtime>));
+    let slot = Arc::new(std::sync::Mutex::new(
+        None::<goro_executor::runtime::Runtime>,
+    ));
     let slot2 = slot.clone();
     let (tx, rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel::<()>();

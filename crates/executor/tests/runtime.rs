@@ -106,7 +106,11 @@ fn num_goroutines_counts_live_tasks() {
         if sites.len() == 100 {
             break sites;
         }
-        assert!(std::time::Instant::now() < deadline, "only {} parked", sites.len());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} parked",
+            sites.len()
+        );
         std::thread::yield_now();
     };
     assert!(
