@@ -257,6 +257,8 @@ pub struct JoinHandle<T> {
     task: Option<async_task::FallibleTask<Result<T, JoinError>, TaskMeta>>,
     /// The task's metadata; valid as long as `task` holds its reference to the allocation.
     meta: NonNull<TaskMeta>,
+    /// The result was handed out.
+    done: bool,
 }
 
 // SAFETY: `meta` points into the task allocation that `task` keeps alive, and `TaskMeta` is
@@ -273,6 +275,7 @@ impl<T> JoinHandle<T> {
         JoinHandle {
             task: Some(task.fallible()),
             meta,
+            done: false,
         }
     }
 
@@ -333,16 +336,16 @@ impl<T> Future for JoinHandle<T> {
     ///
     /// Panics if polled again after it returned `Ready`.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = self
-            .task
-            .as_mut()
-            .expect("JoinHandle polled after completion");
-        match Pin::new(task).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(res)) => Poll::Ready(res),
+        assert!(!self.done, "JoinHandle polled after completion");
+        let task = self.task.as_mut().expect("present until drop");
+        let res = match Pin::new(task).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(res)) => res,
             // The task was dropped without completing: its runtime shut down.
-            Poll::Ready(None) => Poll::Ready(Err(JoinError::cancelled())),
-        }
+            Poll::Ready(None) => Err(JoinError::cancelled()),
+        };
+        self.done = true;
+        Poll::Ready(res)
     }
 }
 
