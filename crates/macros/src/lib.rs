@@ -185,3 +185,142 @@ fn expand(args: TokenStream2, item: TokenStream2, is_test: bool) -> syn::Result<
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use quote::quote;
+
+    fn ok(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream, test: bool) -> String {
+        expand(args, item, test).unwrap().to_string()
+    }
+
+    fn err(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream, test: bool) -> String {
+        expand(args, item, test).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn main_uses_the_global_runtime() {
+        let out = ok(
+            quote!(),
+            quote!(
+                async fn main() {
+                    work().await
+                }
+            ),
+            false,
+        );
+        assert!(out.contains(":: goro :: block_on"), "{out}");
+        assert!(!out.contains("async fn"), "{out}");
+        assert!(!out.contains("test"), "{out}");
+    }
+
+    #[test]
+    fn worker_threads_builds_a_runtime() {
+        let out = ok(
+            quote!(worker_threads = 3),
+            quote!(
+                async fn main() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+            false,
+        );
+        assert!(
+            out.contains(":: goro :: runtime :: Builder :: new ()"),
+            "{out}"
+        );
+        assert!(out.contains("worker_threads (3usize)"), "{out}");
+        assert!(out.contains("-> Result < () , E >"), "{out}");
+    }
+
+    #[test]
+    fn test_adds_the_test_attribute_and_keeps_others() {
+        let out = ok(
+            quote!(),
+            quote!(
+                #[ignore]
+                async fn t() {}
+            ),
+            true,
+        );
+        assert!(
+            out.starts_with("# [:: core :: prelude :: v1 :: test]"),
+            "{out}"
+        );
+        assert!(out.contains("# [ignore]"), "{out}");
+    }
+
+    #[test]
+    fn non_async_fn_is_an_error() {
+        let e = err(
+            quote!(),
+            quote!(
+                fn main() {}
+            ),
+            false,
+        );
+        assert!(e.contains("needs an `async fn`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_argument_is_an_error() {
+        let e = err(
+            quote!(flavor = "x"),
+            quote!(
+                async fn main() {}
+            ),
+            false,
+        );
+        assert!(e.contains("unknown argument `flavor`"), "{e}");
+    }
+
+    #[test]
+    fn bad_worker_threads_values_are_errors() {
+        let e = err(
+            quote!(worker_threads = 0),
+            quote!(
+                async fn main() {}
+            ),
+            false,
+        );
+        assert!(e.contains("at least 1"), "{e}");
+        let e = err(
+            quote!(worker_threads = "4"),
+            quote!(
+                async fn main() {}
+            ),
+            false,
+        );
+        assert!(e.contains("integer literal"), "{e}");
+        let e = err(
+            quote!(worker_threads = 1, worker_threads = 2),
+            quote!(
+                async fn main() {}
+            ),
+            false,
+        );
+        assert!(e.contains("more than once"), "{e}");
+    }
+
+    #[test]
+    fn test_with_arguments_or_a_second_test_attribute_is_an_error() {
+        let e = err(
+            quote!(),
+            quote!(
+                async fn t(x: u8) {}
+            ),
+            true,
+        );
+        assert!(e.contains("take no arguments"), "{e}");
+        let e = err(
+            quote!(),
+            quote!(
+                #[test]
+                async fn t() {}
+            ),
+            true,
+        );
+        assert!(e.contains("already adds #[test]"), "{e}");
+    }
+}
