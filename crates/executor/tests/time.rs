@@ -408,7 +408,10 @@ fn interval_is_a_stream_that_skips_missed_ticks() {
             // On phase: a whole number of periods apart (more than one if this thread was
             // descheduled past a tick, which is then skipped).
             let gap = (w[1] - w[0]).as_nanos();
-            assert!(gap > 0 && gap % ms(2).as_nanos() == 0, "ticks off phase: {gap} ns");
+            assert!(
+                gap > 0 && gap % ms(2).as_nanos() == 0,
+                "ticks off phase: {gap} ns"
+            );
         }
         assert!(ticks[0] >= start + ms(2));
         // Falling behind: the next tick is in the future, not a burst of old ones.
