@@ -74,6 +74,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
             if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                 return v;
             }
+            // Acquire: as the swap above; a spurious wakeup just re-checks.
             while !tw.notified.load(std::sync::atomic::Ordering::Acquire) {
                 thread::park();
             }
