@@ -39,7 +39,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The environment variable that sets the global runtime's number of worker threads.
+/// The environment variable that sets the global runtime's number of worker threads (Go's
+/// `GOMAXPROCS`): a whole number from 1 to 65,535; unset or empty means one worker per
+/// available core. An invalid value makes the first use of the global runtime panic with a
+/// message naming the variable and the accepted values; [`Builder::build`] without
+/// [`Builder::worker_threads`] returns that message as an error instead.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(goro_executor::runtime::MAXPROCS_ENV, "GORO_MAXPROCS");
+/// // `GORO_MAXPROCS=4 cargo run` runs the global runtime on four workers.
+/// ```
 pub const MAXPROCS_ENV: &str = "GORO_MAXPROCS";
 
 /// Default cap on the blocking pool's threads.
