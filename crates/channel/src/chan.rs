@@ -13,7 +13,7 @@
 
 use crate::flavors::{array, list, zero, Buffer};
 use crate::lock::RawLock;
-use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering, UnsafeCell};
+use crate::loom::{Arc, AtomicBool, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
 use crate::waiter::Packet;
 use std::collections::VecDeque;
 
@@ -178,7 +178,27 @@ impl<T> Inner<T> {
     pub(crate) fn len(&self) -> usize {
         self.returned.len() + self.buf.len()
     }
+
+    /// Which operations could proceed right now (a hint for select's first pass).
+    fn readiness(&self) -> u8 {
+        if self.closed {
+            return RECV_READY | SEND_READY;
+        }
+        let mut r = 0;
+        if !self.returned.is_empty() || self.buf.len() > 0 || !self.sendq.is_empty() {
+            r |= RECV_READY;
+        }
+        if !self.recvq.is_empty() || self.buf.has_room() {
+            r |= SEND_READY;
+        }
+        r
+    }
 }
+
+/// Readiness hint: a receive might proceed.
+pub(crate) const RECV_READY: u8 = 0b01;
+/// Readiness hint: a send might proceed.
+pub(crate) const SEND_READY: u8 = 0b10;
 
 /// The channel shared by all senders and receivers.
 pub(crate) struct Chan<T> {
@@ -186,6 +206,10 @@ pub(crate) struct Chan<T> {
     inner: UnsafeCell<Inner<T>>,
     cap: Option<usize>,
     closed: AtomicBool,
+    /// `RECV_READY`/`SEND_READY` as of the last unlock. Only a hint: it lets a select skip
+    /// (without locking) channels that were not ready a moment ago; every decision that
+    /// matters is taken under the lock.
+    ready: AtomicU8,
     senders: AtomicUsize,
     receivers: AtomicUsize,
 }
@@ -215,6 +239,7 @@ impl<T> Chan<T> {
             }),
             cap,
             closed: AtomicBool::new(false),
+            ready: AtomicU8::new(if cap == Some(0) { 0 } else { SEND_READY }),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
         }
@@ -237,8 +262,19 @@ impl<T> Chan<T> {
     /// # Safety
     /// The caller holds the lock and holds no `&mut Inner` obtained under it any more.
     pub(crate) unsafe fn raw_unlock(&self) {
+        // SAFETY: the caller holds the lock, so reading the state is exclusive.
+        let ready = self.inner.with(|p| unsafe { (*p).readiness() });
+        // Relaxed: a hint; the unlock below (Release) publishes it with everything else,
+        // and a stale value only sends a select down its locked path.
+        self.ready.store(ready, Ordering::Relaxed);
         // SAFETY: the caller holds the lock.
         unsafe { self.lock.unlock() }
+    }
+
+    /// The readiness hint (`RECV_READY`/`SEND_READY` bits), read without the lock.
+    pub(crate) fn ready_hint(&self) -> u8 {
+        // Relaxed: see the field.
+        self.ready.load(Ordering::Relaxed)
     }
 
     /// The locked state.

@@ -69,12 +69,12 @@ mod select;
 mod waiter;
 
 pub use channel::{
-    bounded, rendezvous, unbounded, IntoIter, Iter, Receiver, RecvFuture, SendFuture,
-    SendSink, Sender, TryIter,
+    bounded, rendezvous, unbounded, IntoIter, Iter, Receiver, RecvFuture, SendFuture, SendSink,
+    Sender, TryIter,
 };
 pub use err::{
-    RecvError, RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError,
-    TryRecvError, TrySelectError, TrySendError,
+    RecvError, RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySelectError, TrySendError,
 };
 pub use select::{Select, SelectedOperation};
 

@@ -35,6 +35,8 @@ impl RawLock {
     }
 
     pub(crate) fn lock(&self) {
+        #[cfg(test)]
+        LOCKS_TAKEN.with(|n| n.set(n.get() + 1));
         #[cfg(not(loom))]
         self.raw.lock();
         #[cfg(loom)]
@@ -63,4 +65,10 @@ impl RawLock {
             self.unlocked.notify_one();
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Locks taken by this thread (unit tests check what an operation costs).
+    pub(crate) static LOCKS_TAKEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }

@@ -9,7 +9,10 @@
 //! 1. **Try** (`try_cases`): visit the cases in a fresh random order (Go's `pollorder`;
 //!    written order when biased) and attempt each one without waiting, taking only that
 //!    case's channel lock. The first that can proceed takes effect and the select is over.
-//!    Nothing is allocated and no lock is taken that the plain operation would not take.
+//!    Nothing is allocated. A case whose channel's readiness hint (kept by the channel at
+//!    every unlock) says it cannot proceed is skipped without taking its lock, so a select
+//!    with one ready case takes the one lock the plain operation would take. A stale hint
+//!    only sends the select to step 2, which decides under the locks.
 //! 2. **Lock all, check, register** (`lock_check_register`): lock every distinct channel of
 //!    the select in address order (Go's `lockorder`, so concurrent selects cannot deadlock),
 //!    try every case again in a new random order, and if none can proceed, push one packet
@@ -31,7 +34,7 @@
 //! was a receive, its value is given back to the channel ([`requeue`](crate::ops::requeue)),
 //! so nothing is lost; if it was a send, the value was delivered (at most once).
 
-use crate::chan::{Chan, RecvAttempt, SendAttempt, Wake};
+use crate::chan::{Chan, RecvAttempt, SendAttempt, Wake, RECV_READY, SEND_READY};
 use crate::err::{RecvError, SelectTimeoutError, SendError, TrySelectError};
 use crate::loom::Arc;
 use crate::ops::{finish_recv, finish_send, requeue};
@@ -141,6 +144,9 @@ impl<T> Selectable for RecvCase<'_, T> {
 
     unsafe fn try_fire(&mut self, locked: bool) -> bool {
         if !locked {
+            if self.chan.ready_hint() & RECV_READY == 0 {
+                return false;
+            }
             self.chan.raw_lock();
         }
         // SAFETY: the lock is held (taken above, or by the caller).
@@ -260,6 +266,9 @@ impl<T> Selectable for SendCase<'_, T> {
     }
 
     unsafe fn try_fire(&mut self, locked: bool) -> bool {
+        if !locked && self.chan.ready_hint() & SEND_READY == 0 {
+            return false;
+        }
         let Some(value) = self.value.take() else {
             return false;
         };
@@ -437,7 +446,8 @@ impl Order {
     /// Cases sorted by channel address (lock order).
     fn lock_order<C: Cases + ?Sized>(cases: &mut C) -> Order {
         let mut o = Order::identity(cases.count());
-        o.as_mut().sort_unstable_by_key(|&i| cases.case(i as usize).chan_addr());
+        o.as_mut()
+            .sort_unstable_by_key(|&i| cases.case(i as usize).chan_addr());
         o
     }
 
@@ -1000,3 +1010,45 @@ impl<'s, 'a> SelectedOperation<'s, 'a> {
 // SAFETY: a `SelectedOperation` is an exclusive borrow of a `Select` in disguise; it may go
 // where `&mut Select` may go.
 unsafe impl<'s, 'a> Send for SelectedOperation<'s, 'a> where &'s mut Select<'a>: Send {}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::lock::LOCKS_TAKEN;
+    use crate::{bounded, rendezvous, unbounded};
+
+    fn locks_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        let before = LOCKS_TAKEN.with(|n| n.get());
+        let r = f();
+        (r, LOCKS_TAKEN.with(|n| n.get()) - before)
+    }
+
+    /// A select over 4 channels where one is ready takes exactly the one lock a plain
+    /// receive would take, whatever order the cases are visited in.
+    #[test]
+    fn select_with_one_ready_case_takes_one_lock() {
+        let (t0, r0) = bounded::<u32>(4);
+        let (_t1, r1) = unbounded::<u32>();
+        let (_t2, r2) = rendezvous::<u32>();
+        let (t3, r3) = bounded::<u32>(1);
+        t3.try_send(0).unwrap(); // full: a send on it is not ready
+        let (_, plain) = locks_during(|| {
+            t0.try_send(1).unwrap();
+            r0.try_recv().unwrap()
+        });
+        assert_eq!(plain, 2, "a plain send and receive take one lock each");
+        for round in 0..200 {
+            t0.try_send(round).unwrap();
+            let (v, locks) = locks_during(|| {
+                crate::select_blocking! {
+                    recv(r1) -> _ => None,
+                    recv(r0) -> v => v.ok(),
+                    recv(r2) -> _ => None,
+                    send(t3, 9) -> _ => None,
+                }
+            });
+            assert_eq!(v, Some(round));
+            assert_eq!(locks, 1, "round {round}: only the ready channel is locked");
+        }
+        drop(r3);
+    }
+}

@@ -284,7 +284,6 @@ impl Waiter {
     }
 }
 
-
 fn decode(word: usize) -> Option<Done> {
     if word & TAG_MASK == DONE {
         Some(Done {

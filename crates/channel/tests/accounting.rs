@@ -63,7 +63,11 @@ fn poll_some<F: Future>(fut: F, polls: usize) -> Option<F::Output> {
 }
 
 fn run(cap: Option<usize>, seed: u64) {
-    const PER: usize = if cfg!(debug_assertions) { 1_500 } else { 15_000 };
+    const PER: usize = if cfg!(debug_assertions) {
+        1_500
+    } else {
+        15_000
+    };
     const PRODUCERS: usize = 3;
     let total = PER * PRODUCERS;
     let book = Arc::new(Book {
@@ -153,7 +157,9 @@ fn run(cap: Option<usize>, seed: u64) {
                         rng.usize(1..4),
                     )
                     .flatten(),
-                    _ => rx2.recv_timeout(Duration::from_micros(rng.u64(0..100))).ok(),
+                    _ => rx2
+                        .recv_timeout(Duration::from_micros(rng.u64(0..100)))
+                        .ok(),
                 };
                 if let Some(v) = got {
                     take(v);
@@ -170,7 +176,10 @@ fn run(cap: Option<usize>, seed: u64) {
         let r = book.received[id].load(Ordering::SeqCst);
         let d = book.dropped[id].load(Ordering::SeqCst);
         let lost = book.lost[id].load(Ordering::SeqCst);
-        assert_eq!(lost, 0, "value {id} was lost by a cancelled receive (cap {cap:?}, seed {seed})");
+        assert_eq!(
+            lost, 0,
+            "value {id} was lost by a cancelled receive (cap {cap:?}, seed {seed})"
+        );
         assert_eq!(
             r + d,
             1,

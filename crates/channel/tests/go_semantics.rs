@@ -175,10 +175,18 @@ fn arm_bodies_control_flow() {
 // ---- exactly once: many selectors against many senders and receivers on rendezvous and
 // bounded channels, send cases included; every value accounted for.
 fn exactly_once(cap: usize, async_selectors: bool) {
-    const PER: usize = if cfg!(debug_assertions) { 2_000 } else { 20_000 };
+    const PER: usize = if cfg!(debug_assertions) {
+        2_000
+    } else {
+        20_000
+    };
     let (atx, arx) = bounded::<usize>(cap);
     let (btx, brx) = bounded::<usize>(cap);
-    let seen = Arc::new((0..4 * PER).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
+    let seen = Arc::new(
+        (0..4 * PER)
+            .map(|_| AtomicUsize::new(0))
+            .collect::<Vec<_>>(),
+    );
     let rt = common::tokio_rt();
     let mut hs = Vec::new();
     // Two selecting producers: each value goes to A or B, whichever is ready.
@@ -194,7 +202,9 @@ fn exactly_once(cap: usize, async_selectors: bool) {
                     }
                 }
             });
-            hs.push(thread::spawn(move || futures::executor::block_on(h).unwrap()));
+            hs.push(thread::spawn(move || {
+                futures::executor::block_on(h).unwrap()
+            }));
         } else {
             hs.push(thread::spawn(move || {
                 for i in 0..PER {
@@ -249,7 +259,9 @@ fn exactly_once(cap: usize, async_selectors: bool) {
                 }
                 done.fetch_add(1, Ordering::SeqCst);
             });
-            hs.push(thread::spawn(move || futures::executor::block_on(h).unwrap()));
+            hs.push(thread::spawn(move || {
+                futures::executor::block_on(h).unwrap()
+            }));
         } else if c == 1 {
             hs.push(thread::spawn(move || {
                 let mut open = 2u8;
@@ -288,7 +300,11 @@ fn exactly_once(cap: usize, async_selectors: bool) {
     }
     assert_eq!(done.load(Ordering::SeqCst), 3);
     for (v, c) in seen.iter().enumerate() {
-        assert_eq!(c.load(Ordering::SeqCst), 1, "value {v} received exactly once");
+        assert_eq!(
+            c.load(Ordering::SeqCst),
+            1,
+            "value {v} received exactly once"
+        );
     }
 }
 
@@ -315,7 +331,11 @@ fn exactly_once_bounded_async_selects() {
 #[test]
 fn selects_on_both_sides_of_rendezvous() {
     let _w = common::watchdog("selects_on_both_sides_of_rendezvous", 60);
-    const N: usize = if cfg!(debug_assertions) { 5_000 } else { 50_000 };
+    const N: usize = if cfg!(debug_assertions) {
+        5_000
+    } else {
+        50_000
+    };
     let (tx1, rx1) = rendezvous::<usize>();
     let (tx2, rx2) = rendezvous::<usize>();
     let sender = thread::spawn(move || {
@@ -343,7 +363,11 @@ fn selects_on_both_sides_of_rendezvous() {
 #[test]
 fn dropped_select_futures_lose_nothing() {
     let _w = common::watchdog("dropped_select_futures_lose_nothing", 60);
-    const N: usize = if cfg!(debug_assertions) { 3_000 } else { 30_000 };
+    const N: usize = if cfg!(debug_assertions) {
+        3_000
+    } else {
+        30_000
+    };
     let (tx, rx) = rendezvous::<usize>();
     let (tx2, rx2) = bounded::<usize>(2);
     let rt = common::tokio_rt();
@@ -372,7 +396,9 @@ fn dropped_select_futures_lose_nothing() {
                 }
             };
             let r = if fastrand_bool() {
-                tokio::time::timeout(Duration::from_micros(1), fut).await.ok()
+                tokio::time::timeout(Duration::from_micros(1), fut)
+                    .await
+                    .ok()
             } else {
                 Some(fut.await)
             };
@@ -476,8 +502,8 @@ fn prime_sieve() {
     assert_eq!(
         primes,
         [
-            2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79,
-            83, 89, 97, 101, 103, 107, 109, 113
+            2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
+            89, 97, 101, 103, 107, 109, 113
         ]
     );
 }
@@ -605,7 +631,11 @@ fn timeout_with_select() {
 #[test]
 fn blocking_and_async_selects_share_channels() {
     let _w = common::watchdog("blocking_and_async_selects_share_channels", 60);
-    const N: usize = if cfg!(debug_assertions) { 2_000 } else { 20_000 };
+    const N: usize = if cfg!(debug_assertions) {
+        2_000
+    } else {
+        20_000
+    };
     let (tx, rx) = rendezvous::<usize>();
     let (ack_tx, ack_rx) = unbounded::<usize>();
     let rt = common::tokio_rt();

@@ -49,7 +49,11 @@ fn bounded_send_recv_close() {
         let rb = b.join().unwrap();
         for (v, r) in [(1, ra), (2, rb)] {
             let received = got.contains(&v);
-            assert_eq!(received, r.is_ok(), "value {v}: received iff the send succeeded");
+            assert_eq!(
+                received,
+                r.is_ok(),
+                "value {v}: received iff the send succeeded"
+            );
         }
     });
 }
@@ -148,7 +152,11 @@ fn dropped_select_future_loses_nothing() {
         }
         t.join().unwrap();
         let rest = rx.try_recv().map(|v| v as usize).unwrap_or(0);
-        assert_eq!(got.load(Ordering::SeqCst) + rest, 3, "the value arrived exactly once");
+        assert_eq!(
+            got.load(Ordering::SeqCst) + rest,
+            3,
+            "the value arrived exactly once"
+        );
         let _ = RecvError;
     });
 }

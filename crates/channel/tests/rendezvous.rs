@@ -17,7 +17,11 @@ fn send_completes_only_when_received() {
         // Give a wrongly buffered send every chance to complete early. (The sleep only
         // gives the bug room to show; a correct channel passes whatever the timing.)
         thread::sleep(Duration::from_millis(2));
-        assert_eq!(sent.load(Ordering::SeqCst), 0, "send completed with no receiver");
+        assert_eq!(
+            sent.load(Ordering::SeqCst),
+            0,
+            "send completed with no receiver"
+        );
         assert!(rx.is_empty());
         assert_eq!(rx.recv_blocking(), Ok(round));
         t.join().unwrap();

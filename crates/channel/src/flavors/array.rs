@@ -38,6 +38,10 @@ impl<T> Ring<T> {
         self.buf.pop_front()
     }
 
+    pub(crate) fn has_room(&self) -> bool {
+        self.buf.len() < self.cap
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.buf.len()
     }

@@ -46,6 +46,15 @@ impl<T> Buffer<T> {
         }
     }
 
+    /// Whether a push would succeed.
+    pub(crate) fn has_room(&self) -> bool {
+        match self {
+            Buffer::Array(b) => b.has_room(),
+            Buffer::List(_) => true,
+            Buffer::Zero(_) => false,
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         match self {
             Buffer::Array(b) => b.len(),

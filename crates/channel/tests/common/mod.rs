@@ -69,10 +69,10 @@ pub(crate) fn tokio_rt() -> tokio::runtime::Runtime {
 macro_rules! flavor_tests {
     ($make:ident, $cap:expr) => {
         use goro_channel::*;
+        use std::future::Future;
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::Arc;
         use std::thread;
-        use std::future::Future;
         use std::time::Duration;
 
         #[test]
@@ -228,7 +228,11 @@ macro_rules! flavor_tests {
         #[test]
         fn fifo_per_sender() {
             let _w = common::watchdog("fifo_per_sender", 30);
-            const N: usize = if cfg!(debug_assertions) { 20_000 } else { 100_000 };
+            const N: usize = if cfg!(debug_assertions) {
+                20_000
+            } else {
+                100_000
+            };
             let (tx, rx) = $make::<(usize, usize)>();
             let mut hs = Vec::new();
             for s in 0..4 {
@@ -254,9 +258,17 @@ macro_rules! flavor_tests {
         #[test]
         fn mpmc_8x8_every_value_once() {
             let _w = common::watchdog("mpmc_8x8_every_value_once", 60);
-            const PER: usize = if cfg!(debug_assertions) { 5_000 } else { 50_000 };
+            const PER: usize = if cfg!(debug_assertions) {
+                5_000
+            } else {
+                50_000
+            };
             let (tx, rx) = $make::<usize>();
-            let seen = Arc::new((0..8 * PER).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
+            let seen = Arc::new(
+                (0..8 * PER)
+                    .map(|_| AtomicUsize::new(0))
+                    .collect::<Vec<_>>(),
+            );
             let rt = common::tokio_rt();
             let mut hs = Vec::new();
             for s in 0..8 {
