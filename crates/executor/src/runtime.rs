@@ -460,24 +460,23 @@ impl fmt::Debug for Handle {
     }
 }
 
-static GLOBAL: OnceLock<Handle> = OnceLock::new();
+/// The global runtime: it lives as long as the process (statics are never dropped).
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
 
-/// The global runtime, started on first use.
+/// The global runtime's handle, starting the runtime on first use.
 fn global() -> &'static Handle {
-    GLOBAL.get_or_init(|| {
-        let n = match maxprocs_from_env() {
-            Ok(n) => n,
-            Err(msg) => panic!("{msg}"),
-        };
-        let rt = Builder::new()
-            .worker_threads(n)
-            .build()
-            .unwrap_or_else(|e| panic!("goro: cannot start the global runtime: {e}"));
-        let handle = rt.handle.clone();
-        // The global runtime lives as long as the process.
-        std::mem::forget(rt);
-        handle
-    })
+    &GLOBAL
+        .get_or_init(|| {
+            let n = match maxprocs_from_env() {
+                Ok(n) => n,
+                Err(msg) => panic!("{msg}"),
+            };
+            Builder::new()
+                .worker_threads(n)
+                .build()
+                .unwrap_or_else(|e| panic!("goro: cannot start the global runtime: {e}"))
+        })
+        .handle
 }
 
 /// Calls `f` with the current runtime: the one whose task (or `block_on`) is running on this

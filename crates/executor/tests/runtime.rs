@@ -229,19 +229,21 @@ fn drop_runtime_from_inside_its_own_task_does_not_hang() {
     let _w = common::watchdog("drop_runtime_from_inside_its_own_task_does_not_hang", 20);
     let rt = Builder::new().worker_threads(2).build().unwrap();
     let (tx, rx) = mpsc::channel();
+    let (placed_tx, placed_rx) = mpsc::channel::<()>();
     let slot = Arc::new(std::sync::Mutex::new(None));
     let slot2 = slot.clone();
-    let h = rt.spawn(async move {
+    drop(rt.spawn(async move {
+        // Wait (blocking this worker, fine for a test) until the runtime is in the slot.
+        placed_rx.recv_timeout(Duration::from_secs(10)).unwrap();
         let rt: Option<goro_executor::runtime::Runtime> = slot2.lock().unwrap().take();
+        assert!(rt.is_some());
         drop(rt);
         tx.send(()).unwrap();
-    });
+    }));
     *slot.lock().unwrap() = Some(rt);
-    drop(h);
-    // The task may have run before the runtime was in the slot: then nobody drops it there.
-    if rx.recv_timeout(Duration::from_secs(10)).is_ok() {
-        assert!(slot.lock().unwrap().is_none());
-    }
+    placed_tx.send(()).unwrap();
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(slot.lock().unwrap().is_none());
 }
 
 /// Runs this test binary again with `GORO_MAXPROCS` set, executing only `maxprocs_child`.
