@@ -627,6 +627,21 @@ pub(super) fn tick_notify(tx: Sender<Instant>, period: u64) -> Notify {
     Notify::Tick { tx, period }
 }
 
+#[cfg(all(test, not(loom)))]
+mod size_tests {
+    use super::*;
+
+    /// Memory per pending timer: one slab slot in the driver (56 bytes on x86-64), plus the
+    /// handle in the future (a `Sleep` is 32 bytes).
+    #[test]
+    fn entry_and_handle_sizes() {
+        let slot = super::super::wheel::slot_size::<Entry>();
+        assert!(slot <= 64, "a timer entry takes {slot} bytes");
+        assert!(std::mem::size_of::<super::super::Sleep>() <= 40);
+        assert!(std::mem::size_of::<Registration>() <= 16);
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;

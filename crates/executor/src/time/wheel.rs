@@ -328,6 +328,12 @@ impl<T> Wheel<T> {
     }
 }
 
+/// Bytes one entry with payload `T` takes in the slab.
+#[cfg(all(test, not(loom)))]
+pub(super) fn slot_size<T>() -> usize {
+    std::mem::size_of::<Slot<T>>()
+}
+
 /// The level an entry due at `when` goes on, seen from time `elapsed`.
 fn level_for(elapsed: u64, when: u64) -> usize {
     let masked = (elapsed ^ when) | (SLOTS as u64 - 1);
