@@ -288,7 +288,12 @@ fn async_benches(c: &mut Criterion) {
             "goro",
             goro_chan::RENDEZVOUS,
             goro_chan::MPMC,
-            [goro_chan::seq, goro_chan::spsc, goro_chan::mpsc, goro_chan::mpmc],
+            [
+                goro_chan::seq,
+                goro_chan::spsc,
+                goro_chan::mpsc,
+                goro_chan::mpmc,
+            ],
         ),
         (
             "async-channel",
@@ -317,7 +322,12 @@ fn async_benches(c: &mut Criterion) {
             "tokio",
             tokio_mpsc::RENDEZVOUS,
             tokio_mpsc::MPMC,
-            [tokio_mpsc::seq, tokio_mpsc::spsc, tokio_mpsc::mpsc, tokio_mpsc::mpmc],
+            [
+                tokio_mpsc::seq,
+                tokio_mpsc::spsc,
+                tokio_mpsc::mpsc,
+                tokio_mpsc::mpmc,
+            ],
         ),
     ];
     for (w, workload) in ["seq", "spsc", "mpsc", "mpmc"].into_iter().enumerate() {

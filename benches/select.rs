@@ -44,7 +44,9 @@ fn goro_rx(rt: &Runtime) {
         let rxs: Vec<_> = chans.iter().map(|(_, rx)| rx.clone()).collect();
         drop(chans);
         rt.spawn(async move {
-            let [a, b, c, d] = &rxs[..] else { unreachable!() };
+            let [a, b, c, d] = &rxs[..] else {
+                unreachable!()
+            };
             let mut got = 0;
             while got < N {
                 goro::select! {
@@ -104,7 +106,9 @@ fn futures_rx(rt: &Runtime) {
             rxs.push(rx);
         }
         rt.spawn(async move {
-            let [a, b, c, d] = &rxs[..] else { unreachable!() };
+            let [a, b, c, d] = &rxs[..] else {
+                unreachable!()
+            };
             let mut got = 0;
             while got < N {
                 futures::select! {
@@ -191,7 +195,9 @@ fn tokio_both(rt: &Runtime) {
 }
 
 fn futures_both(rt: &Runtime) {
-    let chans: Vec<_> = (0..4).map(|_| async_channel::bounded::<usize>(CAP)).collect();
+    let chans: Vec<_> = (0..4)
+        .map(|_| async_channel::bounded::<usize>(CAP))
+        .collect();
     rt.block_on(async {
         let mut hs = Vec::new();
         for t in 0..4 {

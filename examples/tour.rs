@@ -7,8 +7,8 @@
 use goro::chan::{self, Receiver, Sender};
 use goro::sync::{Mutex, WaitGroup};
 use goro::time;
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 use std::time::Instant;
 
 #[goro::main]
@@ -221,7 +221,10 @@ async fn rate_limiting() {
         last = start.elapsed();
         println!("request {req} at {last:?}");
     }
-    assert!(last >= Duration::from_millis(80), "5 requests took {last:?}");
+    assert!(
+        last >= Duration::from_millis(80),
+        "5 requests took {last:?}"
+    );
 }
 
 /// `sync.Mutex` guarding a map updated by many goroutines.
