@@ -436,13 +436,25 @@ fn many_concurrent_sleeps_complete() {
     };
     let rt = Builder::new().worker_threads(2).build().unwrap();
     let done = Arc::new(AtomicUsize::new(0));
+    let pending = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = goro_channel::bounded::<()>(1);
+    // Deadlines spread over 100 ms after a common base, late enough that (on a normal
+    // machine) every sleep is registered before the first one fires: all pending at once.
+    let base = Instant::now()
+        + if cfg!(debug_assertions) {
+            ms(1500)
+        } else {
+            ms(4000)
+        };
     for i in 0..n {
-        let done = done.clone();
-        let tx = tx.clone();
+        let (done, pending, peak, tx) = (done.clone(), pending.clone(), peak.clone(), tx.clone());
         // Detached: completion is counted, not joined.
         drop(rt.spawn(async move {
-            time::sleep(ms(10 + (i % 100) as u64)).await;
+            peak.fetch_max(pending.fetch_add(1, SeqCst) + 1, SeqCst);
+            time::sleep_until(base + ms((i % 100) as u64)).await;
+            assert!(Instant::now() >= base, "woke early");
+            pending.fetch_sub(1, SeqCst);
             if done.fetch_add(1, SeqCst) + 1 == n {
                 let _ = tx.try_send(());
             }
@@ -450,6 +462,7 @@ fn many_concurrent_sleeps_complete() {
     }
     drop(tx);
     let r = rx.recv_timeout(Duration::from_secs(120));
+    eprintln!("{n} sleeps, at most {} pending at once", peak.load(SeqCst));
     assert!(
         r.is_ok(),
         "only {} of {n} sleeps completed",
