@@ -57,7 +57,8 @@
 //! [`Shared::unpark_for_timer`]: it unparks the role holder (which re-reads the deadline), or,
 //! if none, wakes one sleeper under the sleepers lock so it takes the role. A worker reads the
 //! deadline only after joining the sleepers under that same lock, so either it sees the new
-//! deadline or the driver's callback sees it asleep and wakes it.
+//! deadline or the driver's callback sees it asleep and wakes it. `tests/loom_timer_role.rs`
+//! model-checks this protocol.
 //!
 //! # Shutdown protocol (`Runtime` drop / `shutdown_timeout`)
 //!
