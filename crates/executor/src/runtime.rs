@@ -631,7 +631,6 @@ impl Handle {
     }
 
     /// The runtime's timer driver (for the time module).
-    #[allow(dead_code)]
     pub(crate) fn timer_driver(&self) -> &crate::time::Driver {
         self.shared.timer_driver()
     }
