@@ -73,8 +73,9 @@ struct Waiter {
     assigned: usize,
     /// Barging mode: woken by a release and not yet re-polled.
     notified: bool,
+    /// When it started waiting (barging mode only: fair semaphores never read a clock).
     #[cfg(not(loom))]
-    since: std::time::Instant,
+    since: Option<std::time::Instant>,
     /// Under loom time does not pass; a waiter counts as starved once it lost a race.
     #[cfg(loom)]
     lost: u32,
@@ -83,7 +84,9 @@ struct Waiter {
 impl Waiter {
     fn starved(&self) -> bool {
         #[cfg(not(loom))]
-        return self.since.elapsed() >= STARVATION_THRESHOLD;
+        return self
+            .since
+            .is_some_and(|t| t.elapsed() >= STARVATION_THRESHOLD);
         #[cfg(loom)]
         return self.lost > 0;
     }
@@ -231,7 +234,7 @@ impl RawSemaphore {
                 w.assigned += take;
                 rest -= take;
                 if w.needed == 0 {
-                    let starved = w.starved();
+                    let starved = self.barging && w.starved();
                     wakers.push(w.waker.take());
                     q.unlink(k);
                     if self.barging && (!starved || q.is_empty()) {
@@ -315,7 +318,7 @@ impl RawSemaphore {
                         assigned: take,
                         notified: false,
                         #[cfg(not(loom))]
-                        since: std::time::Instant::now(),
+                        since: self.barging.then(std::time::Instant::now),
                         #[cfg(loom)]
                         lost: 0,
                     }));

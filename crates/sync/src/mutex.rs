@@ -35,6 +35,9 @@ use std::{
     task::{Context, Poll},
 };
 
+/// Attempts of `lock_blocking` before it parks the thread.
+const SPIN_LIMIT: u32 = 16;
+
 /// A mutual-exclusion lock around a `T`, like Go's `sync.Mutex`, usable from async code
 /// ([`lock`](Mutex::lock)) and from plain threads ([`lock_blocking`](Mutex::lock_blocking)).
 ///
@@ -158,10 +161,22 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// Deadlocks (never returns) if the current thread already holds the lock, as with Go.
     pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
-        match self.try_lock() {
-            Some(guard) => guard,
-            None => block_on(self.lock()),
+        // Like Go (and std), spin briefly before parking: a thread that holds the lock for a
+        // short critical section usually releases it within a few hundred cycles, and parking
+        // costs a system call on each side. Bounded, and skipped in starvation mode (where
+        // `try_lock` cannot succeed).
+        for spin in 0..SPIN_LIMIT {
+            if let Some(guard) = self.try_lock() {
+                return guard;
+            }
+            if self.sem.handoff() {
+                break;
+            }
+            for _ in 0..(1 << spin.min(4)) {
+                std::hint::spin_loop();
+            }
         }
+        block_on(self.lock())
     }
 
     /// Locks the mutex if it is free right now and no starving waiter is entitled to it first.
