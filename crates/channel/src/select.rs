@@ -472,13 +472,11 @@ impl Order {
 /// Step 1: try every case once, each under its own lock.
 fn try_cases<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usize> {
     let order = Order::poll_order(cases.count(), biased);
-    for i in order.iter() {
-        // SAFETY: `locked == false`: the case takes its own lock.
-        if unsafe { cases.case(i).try_fire(false) } {
-            return Some(i);
-        }
-    }
-    None
+    // SAFETY: `locked == false`: each case takes its own lock.
+    let fired = order
+        .iter()
+        .find(|&i| unsafe { cases.case(i).try_fire(false) });
+    fired
 }
 
 /// Step 2: under all locks, check again; if nothing is ready and `make_waiter` is given,
