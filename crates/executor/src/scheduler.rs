@@ -463,11 +463,20 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
     };
     let _enter = enter(&crate::runtime::Handle::from_shared(shared.clone()));
-    CONTEXT.with(|cx| cx.core.set(&core));
-    core.run();
-    // Shutdown step 2. Detach first, so that tasks woken by the drops below go to the closed
-    // injector (and are dropped) instead of into the queue being drained.
-    CONTEXT.with(|cx| cx.core.set(ptr::null()));
+    {
+        /// Clears the thread-local `core` pointer even if `run` unwinds, so it never dangles.
+        struct Detach;
+        impl Drop for Detach {
+            fn drop(&mut self) {
+                let _ = CONTEXT.try_with(|cx| cx.core.set(ptr::null()));
+            }
+        }
+        CONTEXT.with(|cx| cx.core.set(&core));
+        let _detach = Detach;
+        core.run();
+        // Shutdown step 2. `_detach` detaches first, so that tasks woken by the drops below
+        // go to the closed injector (and are dropped) instead of into the queue being drained.
+    }
     drop(core.lifo.take());
     while let Some(task) = core.local.pop() {
         drop(task);
