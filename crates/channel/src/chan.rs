@@ -27,6 +27,7 @@ impl<T> Wake<T> {
     }
 
     /// Wakes the waiter (call after unlocking).
+    #[inline]
     pub(crate) fn wake(self) {
         if let Some(p) = self.0 {
             p.waiter().notify();
@@ -180,6 +181,7 @@ impl<T> Inner<T> {
     }
 
     /// Which operations could proceed right now (a hint for select's first pass).
+    #[inline]
     fn readiness(&self) -> u8 {
         if self.closed {
             return RECV_READY | SEND_READY;
@@ -261,6 +263,7 @@ impl<T> Chan<T> {
     ///
     /// # Safety
     /// The caller holds the lock and holds no `&mut Inner` obtained under it any more.
+    #[inline]
     pub(crate) unsafe fn raw_unlock(&self) {
         // SAFETY: the caller holds the lock, so reading the state is exclusive.
         let ready = self.inner.with(|p| unsafe { (*p).readiness() });

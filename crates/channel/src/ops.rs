@@ -47,6 +47,7 @@ impl<T> RecvWait<T> {
         RecvWait { packet: None }
     }
 
+    #[inline]
     pub(crate) fn poll(
         &mut self,
         chan: &Chan<T>,
@@ -85,8 +86,14 @@ impl<T> RecvWait<T> {
 
     /// Withdraws a pending receive (the future or stream was dropped). A value already
     /// handed to it goes back to the channel.
+    #[inline]
     pub(crate) fn cancel(&mut self, chan: &Chan<T>) {
         let Some(p) = self.packet.take() else { return };
+        Self::cancel_slow(chan, p);
+    }
+
+    #[cold]
+    fn cancel_slow(chan: &Chan<T>, p: Arc<Packet<T>>) {
         match p.waiter().abort() {
             Ok(()) => chan.lock().unregister(&p),
             Err(done) => {
@@ -126,6 +133,7 @@ impl<T> SendWait<T> {
         self.value = Some(value);
     }
 
+    #[inline]
     pub(crate) fn poll(
         &mut self,
         chan: &Chan<T>,
@@ -167,8 +175,14 @@ impl<T> SendWait<T> {
 
     /// Withdraws a pending send: either it was delivered already, or its value is dropped
     /// here and never delivered.
+    #[inline]
     pub(crate) fn cancel(&mut self, chan: &Chan<T>) {
         let Some(p) = self.packet.take() else { return };
+        Self::cancel_slow(chan, p);
+    }
+
+    #[cold]
+    fn cancel_slow(chan: &Chan<T>, p: Arc<Packet<T>>) {
         if p.waiter().abort().is_ok() {
             chan.lock().unregister(&p);
         }
