@@ -21,7 +21,7 @@ impl Overflow<usize> for Inject {
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
     if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(3);
+        b.preemption_bound = Some(5);
     }
     b.check(f);
 }

@@ -125,7 +125,7 @@ fn worker(m: Arc<Model>, idx: usize) {
 fn a_new_deadline_is_always_watched() {
     let mut b = loom::model::Builder::new();
     if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(2);
+        b.preemption_bound = Some(3);
     }
     b.check(|| {
         let m = Arc::new(Model {
