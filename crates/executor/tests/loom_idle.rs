@@ -143,9 +143,11 @@ fn worker(pool: Arc<Pool>, idx: usize) {
 
 fn run(tasks: usize, producers: usize, preemptions: usize) {
     let mut b = loom::model::Builder::new();
-    if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(preemptions);
-    }
+    // Our bound, or a smaller one from LOOM_MAX_PREEMPTIONS (CI caps it for speed).
+    b.preemption_bound = Some(
+        b.preemption_bound
+            .map_or(preemptions, |env| env.min(preemptions)),
+    );
     b.check(move || {
         let pool = Arc::new(Pool {
             idle: Idle::new(WORKERS),
