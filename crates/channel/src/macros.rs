@@ -29,6 +29,26 @@
 /// * `default(timeout) => ...` needs a timer, which this runtime-agnostic crate does not
 ///   have: use `goro::select!` (which provides one), or add a receive on a timer channel.
 ///
+/// # Errors at compile time
+/// A malformed arm is a compile error that quotes the offending tokens and lists the
+/// accepted forms, for example `select: unexpected \`recieve\`; accepted arms: ...`:
+///
+/// ```compile_fail
+/// # async fn f(rx: goro_channel::Receiver<u8>) {
+/// goro_channel::select! {
+///     recieve(rx) -> v => v,
+/// }
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// # async fn f(rx: goro_channel::Receiver<u8>) {
+/// goro_channel::select! {
+///     recv(rx) => 1,          // missing `-> pattern`
+/// }
+/// # }
+/// ```
+///
 /// # Cancel safety
 /// Dropping the select future (for example when an enclosing `timeout` fires) loses no
 /// value: a value that was handed to one of its receive cases goes back to its channel, and

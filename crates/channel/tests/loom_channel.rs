@@ -160,3 +160,40 @@ fn dropped_select_future_loses_nothing() {
         let _ = RecvError;
     });
 }
+
+/// Unbounded: a sender, a closer and a receiver; what was sent before the close is drained,
+/// a send after the close fails with its value.
+#[test]
+fn unbounded_send_close_recv() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || tx.send_blocking(1).is_ok());
+        let b = thread::spawn(move || {
+            tx2.close();
+        });
+        let mut got = Vec::new();
+        while let Ok(v) = rx.recv_blocking() {
+            got.push(v);
+        }
+        let sent = a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(got.contains(&1), sent);
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+    });
+}
+
+/// A blocking receive that times out while a sender arrives: the value is received once,
+/// either by that receive or by the next one.
+#[test]
+fn recv_timeout_races_with_send() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        let t = thread::spawn(move || tx.send_blocking(4).is_ok());
+        let first = rx.recv_timeout(std::time::Duration::from_millis(1)).ok();
+        assert!(t.join().unwrap());
+        let second = rx.try_recv().ok();
+        assert_eq!(first.or(second), Some(4));
+        assert!(first.is_none() || second.is_none());
+    });
+}
