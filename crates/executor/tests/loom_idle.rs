@@ -119,8 +119,8 @@ fn worker(pool: Arc<Pool>, idx: usize) {
             }
             return;
         }
+        // Parking ends the search; `searching` is set again below only if we are woken.
         let last = pool.idle.transition_worker_to_parked(idx, searching);
-        searching = false;
         if last && pool.work.load(SeqCst) > 0 {
             pool.notify();
         }
