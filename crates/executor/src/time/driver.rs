@@ -289,7 +289,7 @@ impl Driver {
     }
 
     /// Number of timer entries alive (pending, fired-but-not-dropped, or idle).
-    #[cfg_attr(not(all(test, not(loom))), allow(dead_code))]
+    #[cfg_attr(not(any(test, loom)), allow(dead_code))]
     pub(crate) fn timer_count(&self) -> usize {
         self.shards.iter().map(|s| s.lock().wheel.len()).sum()
     }
@@ -642,8 +642,10 @@ mod size_tests {
     }
 }
 
-#[cfg(all(test, loom))]
-mod loom_tests {
+/// Loom models of fire-vs-poll/stop/drop on the real driver (its shard locks are loom's under
+/// `--cfg loom`), run by `tests/loom_time.rs`.
+#[cfg(loom)]
+pub(super) mod loom_models {
     use super::*;
     use loom::{
         sync::atomic::{AtomicBool, Ordering::SeqCst},
@@ -675,8 +677,7 @@ mod loom_tests {
 
     /// A worker fires the entry while the task polls it with a new waker: the poll sees it
     /// fired, or the new waker is woken. No lost wake-up.
-    #[test]
-    fn fire_vs_poll_never_loses_the_wakeup() {
+    pub fn fire_vs_poll_never_loses_the_wakeup() {
         loom::model(|| {
             let first = Arc::new(Flag(AtomicBool::new(false)));
             let (driver, reg) = due_entry(Notify::Waker(Some(Waker::from(first.clone()))));
@@ -700,8 +701,7 @@ mod loom_tests {
 
     /// A worker fires a `Timer` while another thread stops it: `stop` reports that it
     /// prevented the value (it always can here) and no stale value is left in the channel.
-    #[test]
-    fn fire_vs_stop_leaves_no_stale_value() {
+    pub fn fire_vs_stop_leaves_no_stale_value() {
         loom::model(|| {
             let (tx, rx) = goro_channel::bounded(1);
             let (driver, reg) = due_entry(Notify::Once(tx));
@@ -721,8 +721,7 @@ mod loom_tests {
     }
 
     /// A worker fires the entry while another thread drops (cancels) it.
-    #[test]
-    fn fire_vs_drop_frees_the_entry() {
+    pub fn fire_vs_drop_frees_the_entry() {
         loom::model(|| {
             let (driver, reg) = due_entry(Notify::Waker(None));
             let worker = {

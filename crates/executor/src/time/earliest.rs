@@ -147,15 +147,15 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
-mod loom_tests {
+/// Loom models of the protocol, run by `tests/loom_time.rs` under `--cfg loom`.
+#[cfg(loom)]
+pub(super) mod loom_models {
     use super::*;
     use loom::{sync::Arc, thread};
 
     /// A worker raises shard 0 and recomputes while another thread inserts into shard 1 a
     /// deadline that does not lower `global` at the time (the ABA case).
-    #[test]
-    fn raise_vs_lower_never_loses_a_deadline() {
+    pub fn raise_vs_lower_never_loses_a_deadline() {
         loom::model(|| {
             let e = Arc::new(Earliest::new(2));
             assert!(e.lower(0, 5));
@@ -173,8 +173,7 @@ mod loom_tests {
 
     /// Two processors recompute while a third thread lowers (preemptions bounded to keep the
     /// run to seconds; the two-thread model above is exhaustive).
-    #[test]
-    fn two_recomputes_and_a_lower() {
+    pub fn two_recomputes_and_a_lower() {
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(3);
         builder.check(|| {

@@ -55,6 +55,19 @@ mod wheel;
 mod tests;
 
 pub(crate) use driver::Driver;
+
+/// Loom models of the timer driver (`--cfg loom` only), run by `tests/loom_time.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_models {
+    pub use super::driver::loom_models::{
+        fire_vs_drop_frees_the_entry, fire_vs_poll_never_loses_the_wakeup,
+        fire_vs_stop_leaves_no_stale_value,
+    };
+    pub use super::earliest::loom_models::{
+        raise_vs_lower_never_loses_a_deadline, two_recomputes_and_a_lower,
+    };
+}
 pub use interval::{interval, Interval};
 pub use sleep::{sleep, sleep_until, timeout, Elapsed, Sleep, Timeout};
 pub use timer::{after, tick, Ticker, Timer};
