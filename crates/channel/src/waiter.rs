@@ -182,6 +182,7 @@ impl Waiter {
 
     /// Counterpart side: claim this waiter. At most one claim (or abort) ever succeeds; the
     /// winner must call [`finish`](Self::finish).
+    #[inline]
     pub(crate) fn try_claim(&self) -> bool {
         // Acquire pairs with nothing in particular (slot contents reach the claimer through
         // the channel lock); AcqRel keeps the claim ordered before the slot accesses that
@@ -193,6 +194,7 @@ impl Waiter {
 
     /// Counterpart side: publish the outcome of a successful claim. Call
     /// [`notify`](Self::notify) afterwards (after releasing the channel lock).
+    #[inline]
     pub(crate) fn finish(&self, case: usize, closed: bool) {
         let word = DONE | if closed { CLOSED_BIT } else { 0 } | (case << CASE_SHIFT);
         // Release: publishes the slot write to the owner's Acquire load in `done`.
@@ -200,6 +202,7 @@ impl Waiter {
     }
 
     /// Wakes the owner (spurious wake-ups are harmless: the owner re-reads the state).
+    #[inline]
     pub(crate) fn notify(&self) {
         match &self.notify {
             Notify::Task(w) => {
@@ -211,12 +214,14 @@ impl Waiter {
     }
 
     /// Owner side: the outcome, if a counterpart completed this waiter.
+    #[inline]
     pub(crate) fn done(&self) -> Option<Done> {
         // Acquire: pairs with the Release in `finish`, making the slot contents visible.
         decode(self.state.load(Ordering::Acquire))
     }
 
     /// Owner side: replace the waker if the task was polled with a different one.
+    #[inline]
     pub(crate) fn set_waker(&self, waker: &Waker) {
         if let Notify::Task(w) = &self.notify {
             let mut w = lock(w);
@@ -287,6 +292,7 @@ impl Waiter {
     }
 }
 
+#[inline]
 fn decode(word: usize) -> Option<Done> {
     if word & TAG_MASK == DONE {
         Some(Done {
@@ -347,6 +353,7 @@ impl<T> Packet<T> {
         })
     }
 
+    #[inline]
     pub(crate) fn waiter(&self) -> &Waiter {
         match &self.waiter {
             WaiterRef::Own(w) => w,
@@ -354,6 +361,7 @@ impl<T> Packet<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn case(&self) -> usize {
         self.case
     }
