@@ -16,7 +16,9 @@
 //!    shutdown can wake a parked task. A task that completes in its first poll skips both.
 //!    The waker is taken out when the future is dropped, which breaks the reference cycle
 //!    (task -> meta -> waker -> task);
-//! 4. when the future is dropped, removes the registry entry and counts the task as finished.
+//! 4. when the future is dropped, removes the registry entry and counts the task as finished;
+//! 5. wraps the result in [`Output`], whose destructor catches panics: async-task drops a
+//!    detached task's output on the worker under an abort-on-panic guard.
 //!
 //! Abort protocol: `abort` stores the flag (SeqCst), then wakes through the `AtomicWaker`. The
 //! wrapper loads the flag before polling; at its first `Pending` it registers with the
@@ -33,6 +35,7 @@ use std::{
     any::Any,
     fmt,
     future::Future,
+    mem::ManuallyDrop,
     panic::{catch_unwind, AssertUnwindSafe, Location},
     pin::Pin,
     ptr::NonNull,
@@ -160,9 +163,18 @@ impl<'a, F> Wrapped<'a, F> {
 }
 
 impl<F: Future> Future for Wrapped<'_, F> {
-    type Output = Result<F::Output, JoinError>;
+    type Output = Output<Result<F::Output, JoinError>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_inner(cx).map(Output::new)
+    }
+}
+
+impl<F: Future> Wrapped<'_, F> {
+    fn poll_inner(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<F::Output, JoinError>> {
         // SAFETY: we never move `fut` out of `self`; it is only polled in place and dropped in
         // place (assigning `None` runs its destructor where it lies), as `Pin` requires.
         let this = unsafe { self.get_unchecked_mut() };
@@ -222,6 +234,36 @@ impl<F> Drop for Wrapped<'_, F> {
     }
 }
 
+/// A task's output, whose destructor cannot unwind.
+///
+/// `async-task` drops the output of a detached task on the worker that completed it, inside
+/// an abort-on-panic guard: a value whose `Drop` panics would abort the process. This wrapper
+/// catches such a panic (the panic hook has already reported it), so a panicking destructor
+/// never takes the runtime down.
+pub(crate) struct Output<T>(ManuallyDrop<T>);
+
+impl<T> Output<T> {
+    fn new(value: T) -> Self {
+        Output(ManuallyDrop::new(value))
+    }
+
+    fn into_inner(self) -> T {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again and its destructor is suppressed, so the value
+        // is taken exactly once.
+        unsafe { ManuallyDrop::take(&mut this.0) }
+    }
+}
+
+impl<T> Drop for Output<T> {
+    fn drop(&mut self) {
+        // SAFETY: `drop` runs once and nothing uses the value afterwards.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut self.0)
+        }));
+    }
+}
+
 /// A future running a blocking closure in one poll (for the blocking pool).
 pub(crate) struct BlockingTask<F>(pub(crate) Option<F>);
 
@@ -254,7 +296,7 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
 // Deliberately not `#[must_use]`: `goro::spawn(fut);` is Go's `go f()`, and detaching by
 // dropping the handle is the intended use (as with tokio's `JoinHandle`).
 pub struct JoinHandle<T> {
-    task: Option<async_task::FallibleTask<Result<T, JoinError>, TaskMeta>>,
+    task: Option<async_task::FallibleTask<Output<Result<T, JoinError>>, TaskMeta>>,
     /// The task's metadata; valid as long as `task` holds its reference to the allocation.
     meta: NonNull<TaskMeta>,
     /// The result was handed out.
@@ -270,7 +312,7 @@ unsafe impl<T> Sync for JoinHandle<T> {}
 impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: async_task::Task<Result<T, JoinError>, TaskMeta>) -> Self {
+    pub(crate) fn new(task: async_task::Task<Output<Result<T, JoinError>>, TaskMeta>) -> Self {
         let meta = NonNull::from(task.metadata());
         JoinHandle {
             task: Some(task.fallible()),
@@ -340,7 +382,7 @@ impl<T> Future for JoinHandle<T> {
         let task = self.task.as_mut().expect("present until drop");
         let res = match Pin::new(task).poll(cx) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(Some(res)) => res,
+            Poll::Ready(Some(res)) => res.into_inner(),
             // The task was dropped without completing: its runtime shut down.
             Poll::Ready(None) => Err(JoinError::cancelled()),
         };

@@ -267,3 +267,41 @@ fn self_waking_task_does_not_starve_others() {
     drop(a_tx);
     rt.block_on(pong).unwrap();
 }
+
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("PanicOnDrop dropped");
+        }
+    }
+}
+
+#[test]
+fn panicking_drops_do_not_take_the_worker_down() {
+    let _w = common::watchdog("panicking_drops_do_not_take_the_worker_down", 20);
+    let rt = Builder::new().worker_threads(1).build().unwrap();
+    // The output of a detached task is dropped on the worker.
+    for _ in 0..10 {
+        drop(rt.spawn(async { PanicOnDrop }));
+    }
+    // A future whose destructor panics when it completes...
+    let h = rt.spawn(async {
+        let _guard = PanicOnDrop;
+    });
+    assert!(rt.block_on(h).unwrap_err().is_panic());
+    // ...and when it is aborted while parked.
+    let h = rt.spawn(async {
+        let _guard = PanicOnDrop;
+        std::future::pending::<()>().await;
+    });
+    while rt.handle().goroutine_spawn_sites().is_empty() {
+        std::thread::yield_now();
+    }
+    h.abort();
+    assert!(rt.block_on(h).unwrap_err().is_panic());
+    // The single worker still runs tasks.
+    assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
+    assert_eq!(rt.handle().num_goroutines(), 0);
+}
