@@ -7,7 +7,7 @@
 use crate::chan::{Chan, RecvAttempt, SendAttempt};
 use crate::err::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
 use crate::loom::Arc;
-use crate::waiter::{Done, Packet, Waiter};
+use crate::waiter::{expired, Done, Packet, Waiter};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -218,7 +218,7 @@ pub(crate) fn send_until<T>(
             }
             SendAttempt::Closed(v) => return Err(SendTimeoutError::Closed(v)),
             SendAttempt::Full(v) => {
-                if deadline.is_some_and(|d| d <= Instant::now()) {
+                if expired(deadline) {
                     return Err(SendTimeoutError::Timeout(v));
                 }
                 let p = Packet::own(Waiter::thread(), Some(v));
@@ -257,7 +257,7 @@ pub(crate) fn recv_until<T>(
             }
             RecvAttempt::Closed => return Err(RecvTimeoutError::Closed),
             RecvAttempt::Empty => {
-                if deadline.is_some_and(|d| d <= Instant::now()) {
+                if expired(deadline) {
                     return Err(RecvTimeoutError::Timeout);
                 }
                 let p = Packet::own(Waiter::thread(), None);

@@ -38,7 +38,7 @@ use crate::chan::{Chan, RecvAttempt, SendAttempt, Wake, RECV_READY, SEND_READY};
 use crate::err::{RecvError, SelectTimeoutError, SendError, TrySelectError};
 use crate::loom::Arc;
 use crate::ops::{finish_recv, finish_send, requeue};
-use crate::waiter::{Done, Packet, Waiter};
+use crate::waiter::{expired, Done, Packet, Waiter};
 use crate::{Receiver, Sender};
 use std::fmt;
 use std::future::Future;
@@ -582,7 +582,7 @@ pub fn select_blocking<C: Cases + ?Sized>(
     if let Some(i) = try_cases(cases, biased) {
         return Some(i);
     }
-    if deadline.is_some_and(|d| d <= Instant::now()) {
+    if expired(deadline) {
         return lock_check_register(cases, biased, None).ok();
     }
     let waiter = match lock_check_register(cases, biased, Some(&Waiter::thread)) {

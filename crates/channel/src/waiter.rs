@@ -292,6 +292,14 @@ impl Waiter {
     }
 }
 
+/// Whether `deadline` has passed. Under loom there is no clock (reading the real one would
+/// make executions irreproducible): a deadline never counts as passed before a wait, and
+/// every wait with a deadline times out at once (see [`Waiter::park`]), which loom then
+/// interleaves with the counterpart's completion.
+pub(crate) fn expired(deadline: Option<Instant>) -> bool {
+    !cfg!(loom) && deadline.is_some_and(|d| d <= Instant::now())
+}
+
 #[inline]
 fn decode(word: usize) -> Option<Done> {
     if word & TAG_MASK == DONE {
