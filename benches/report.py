@@ -6,6 +6,9 @@ Usage (after `cargo bench`):  python3 benches/report.py [target/criterion]
 For every criterion group it prints goro's mean time, the best peer's mean time and the
 ratio goro / best peer (below 1.0: goro is faster). A group's goro entry is the function
 whose id starts with "goro"; every other function in the group is a peer.
+
+If target/go-bench.json exists (written by benches/go, see BENCHMARKS.md), the same
+workloads in Go get their own column and ratio.
 """
 import json
 import os
@@ -62,6 +65,11 @@ def main():
     if not os.path.isdir(root):
         sys.exit(f"report: no criterion results in {root}: run `cargo bench` first")
     groups = load(root)
+    go = {}
+    go_path = os.path.join(os.path.dirname(root.rstrip("/")) or ".", "go-bench.json")
+    if os.path.isfile(go_path):
+        with open(go_path) as f:
+            go = json.load(f)
     done = set()
     for title, pattern in SECTIONS + [("other", r".")]:
         rows = []
@@ -72,18 +80,28 @@ def main():
             goro = {k: v for k, v in funcs.items() if k.startswith("goro")}
             peers = {k: v for k, v in funcs.items() if not k.startswith("goro")}
             for gname, gval in goro.items():
+                go_cols = ""
+                if go:
+                    if g in go and gname == "goro":
+                        go_cols = f" {fmt(go[g])} | {gval / go[g]:.2f} |"
+                    else:
+                        go_cols = " — | — |"
                 if peers:
                     best = min(peers, key=peers.get)
                     rows.append(
                         f"| {g}{'' if gname == 'goro' else ' (' + gname + ')'} | {fmt(gval)} | "
-                        f"{best} {fmt(peers[best])} | **{gval / peers[best]:.2f}** |"
+                        f"{best} {fmt(peers[best])} | **{gval / peers[best]:.2f}** |{go_cols}"
                     )
                 else:
-                    rows.append(f"| {g} ({gname}) | {fmt(gval)} | — | — |")
+                    rows.append(f"| {g} ({gname}) | {fmt(gval)} | — | — |{go_cols}")
         if rows:
             print(f"\n### {title}\n")
-            print("| workload | goro | best peer | goro / best |")
-            print("|---|---|---|---|")
+            if go:
+                print("| workload | goro | best peer | goro / best | Go | goro / Go |")
+                print("|---|---|---|---|---|---|")
+            else:
+                print("| workload | goro | best peer | goro / best |")
+                print("|---|---|---|---|")
             print("\n".join(rows))
 
 
