@@ -58,6 +58,8 @@ pub(crate) struct Queue<T> {
     head: usize,
     tail: usize,
     linked: usize,
+    /// Occupied slots (linked or granted).
+    used: usize,
 }
 
 impl<T> Queue<T> {
@@ -68,6 +70,7 @@ impl<T> Queue<T> {
             head: NIL,
             tail: NIL,
             linked: 0,
+            used: 0,
         }
     }
 
@@ -97,6 +100,7 @@ impl<T> Queue<T> {
         }
         self.tail = key;
         self.linked += 1;
+        self.used += 1;
         key
     }
 
@@ -179,7 +183,8 @@ impl<T> Queue<T> {
         match std::mem::replace(&mut self.slots[key], Slot::Free(self.free)) {
             Slot::Used(e) => {
                 self.free = key;
-                if self.linked == 0 && self.slots.len() > 64 && self.all_free() {
+                self.used -= 1;
+                if self.used == 0 && self.slots.len() > 64 {
                     // Give back the memory of a burst of waiters once they are all gone.
                     self.slots = Vec::new();
                     self.free = NIL;
@@ -188,10 +193,6 @@ impl<T> Queue<T> {
             }
             Slot::Free(_) => unreachable!("waiter key {key} removed twice"),
         }
-    }
-
-    fn all_free(&self) -> bool {
-        self.slots.iter().all(|s| matches!(s, Slot::Free(_)))
     }
 }
 
@@ -381,5 +382,18 @@ mod tests {
         assert!(d == b || d == c, "a freed slot is reused");
         assert_eq!(q.remove(a), ('a', false));
         assert_eq!(q.remove(d), ('d', true));
+    }
+
+    #[test]
+    fn burst_memory_is_given_back() {
+        let mut q = Queue::new();
+        let keys: Vec<_> = (0..100).map(|i| q.push_back(i)).collect();
+        while q.pop_front().is_some() {} // all granted, slots still held
+        assert_eq!(q.slots.len(), 100);
+        for k in keys {
+            q.remove(k);
+        }
+        assert!(q.slots.is_empty());
+        assert_eq!(q.push_back(7), 0);
     }
 }
