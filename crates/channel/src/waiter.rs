@@ -71,6 +71,9 @@ const DONE: usize = 3;
 const CLOSED_BIT: usize = 0b100;
 const CASE_SHIFT: usize = 3;
 
+/// Rounds of spinning (then yielding) before a blocking waiter parks its thread.
+const SPIN_STEPS: u32 = 10;
+
 /// How a completed waiter was completed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Done {
@@ -271,6 +274,23 @@ impl Waiter {
     /// Owner side, blocking waiters: park until completed or until `deadline`.
     /// Returns `None` on timeout, after which the caller must [`abort`](Self::abort).
     pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<Done> {
+        // A counterpart is often only a few hundred nanoseconds away (the other end of a
+        // busy channel): spin briefly, then yield a few times, before paying for a real
+        // park and unpark (crossbeam's `Backoff` does the same).
+        if !cfg!(loom) {
+            for step in 0..SPIN_STEPS {
+                if let Some(d) = self.done() {
+                    return Some(d);
+                }
+                if step < 6 {
+                    for _ in 0..(1u32 << step) {
+                        std::hint::spin_loop();
+                    }
+                } else {
+                    thread::yield_now();
+                }
+            }
+        }
         loop {
             if let Some(d) = self.done() {
                 return Some(d);
