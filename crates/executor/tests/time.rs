@@ -560,9 +560,11 @@ fn timers_in_an_explicit_runtime_use_it() {
 #[test]
 fn timer_receiver_in_select() {
     run(async {
+        // Take the start time before creating the timer: its deadline is measured from
+        // `Timer::new`, so a start taken after it could see less than 3 ms elapse.
+        let start = Instant::now();
         let timer = Timer::new(ms(3));
         let (_tx, rx) = goro_channel::bounded::<u8>(1);
-        let start = Instant::now();
         let fired = goro_channel::select! {
             recv(rx) -> _ => false,
             recv(timer.receiver()) -> t => t.is_ok(),
