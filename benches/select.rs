@@ -41,8 +41,9 @@ fn goro_rx(rt: &Runtime) {
                 }
             });
         }
+        // The original senders stay alive until the receiver is done: a drained channel
+        // whose senders are all gone is closed, and a closed channel is ready in a select.
         let rxs: Vec<_> = chans.iter().map(|(_, rx)| rx.clone()).collect();
-        drop(chans);
         rt.spawn(async move {
             let [a, b, c, d] = &rxs[..] else {
                 unreachable!()
@@ -60,14 +61,17 @@ fn goro_rx(rt: &Runtime) {
         })
         .await
         .unwrap();
+        drop(chans);
     });
 }
 
 fn tokio_rx(rt: &Runtime) {
     rt.block_on(async {
         let mut rxs = Vec::new();
+        let mut keep = Vec::new();
         for _ in 0..4 {
             let (tx, rx) = tokio::sync::mpsc::channel::<usize>(CAP);
+            keep.push(tx.clone());
             rt.spawn(async move {
                 for i in 0..N / 4 {
                     tx.send(i).await.unwrap();
@@ -90,14 +94,17 @@ fn tokio_rx(rt: &Runtime) {
         })
         .await
         .unwrap();
+        drop(keep);
     });
 }
 
 fn futures_rx(rt: &Runtime) {
     rt.block_on(async {
         let mut rxs = Vec::new();
+        let mut keep = Vec::new();
         for _ in 0..4 {
             let (tx, rx) = async_channel::bounded::<usize>(CAP);
+            keep.push(tx.clone());
             rt.spawn(async move {
                 for i in 0..N / 4 {
                     tx.send(i).await.unwrap();
@@ -122,6 +129,7 @@ fn futures_rx(rt: &Runtime) {
         })
         .await
         .unwrap();
+        drop(keep);
     });
 }
 
