@@ -33,31 +33,25 @@ def fmt(ns):
 
 
 def load(root):
+    """group -> {function -> mean ns}, from every `.../new/estimates.json` under root."""
     groups = {}
-    for group in sorted(os.listdir(root)):
-        gdir = os.path.join(root, group)
-        if not os.path.isdir(gdir) or group == "report":
+    for dirpath, dirnames, filenames in os.walk(root):
+        if os.path.basename(dirpath) != "new" or "estimates.json" not in filenames:
             continue
-        funcs = {}
-        for func in sorted(os.listdir(gdir)):
-            est = os.path.join(gdir, func, "new", "estimates.json")
-            bench = os.path.join(gdir, func, "new", "benchmark.json")
-            if not os.path.isfile(est):
-                continue
-            with open(est) as f:
-                mean = json.load(f)["mean"]["point_estimate"]
-            name = func
-            if os.path.isfile(bench):
-                with open(bench) as f:
-                    b = json.load(f)
-                name = b.get("function_id") or func
-                group_name = b.get("group_id") or group
-            else:
-                group_name = group
-            funcs[name] = mean
-        if funcs:
-            groups[group_name] = funcs
-    return groups
+        with open(os.path.join(dirpath, "estimates.json")) as f:
+            mean = json.load(f)["mean"]["point_estimate"]
+        bench = os.path.join(dirpath, "benchmark.json")
+        if not os.path.isfile(bench):
+            continue
+        with open(bench) as f:
+            b = json.load(f)
+        group = b.get("group_id")
+        func = b.get("function_id") or b.get("value_str")
+        if b.get("function_id") and b.get("value_str"):
+            group = f"{group} ({b['value_str']})"
+        if group and func:
+            groups.setdefault(group, {})[func] = mean
+    return dict(sorted(groups.items()))
 
 
 def main():
