@@ -54,15 +54,8 @@ impl<T> RecvWait<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, RecvError>> {
         if let Some(p) = &self.packet {
-            let done = match p.waiter().done() {
-                Some(d) => d,
-                None => {
-                    p.waiter().set_waker(cx.waker());
-                    match p.waiter().done() {
-                        Some(d) => d,
-                        None => return Poll::Pending,
-                    }
-                }
+            let Some(done) = p.waiter().poll_done(cx.waker()) else {
+                return Poll::Pending;
             };
             let p = self.packet.take().expect("checked above");
             return Poll::Ready(finish_recv(chan, &p, done));
@@ -140,15 +133,8 @@ impl<T> SendWait<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
         if let Some(p) = &self.packet {
-            let done = match p.waiter().done() {
-                Some(d) => d,
-                None => {
-                    p.waiter().set_waker(cx.waker());
-                    match p.waiter().done() {
-                        Some(d) => d,
-                        None => return Poll::Pending,
-                    }
-                }
+            let Some(done) = p.waiter().poll_done(cx.waker()) else {
+                return Poll::Pending;
             };
             let p = self.packet.take().expect("checked above");
             return Poll::Ready(finish_send(&p, done));

@@ -634,15 +634,8 @@ impl<C: Cases + ?Sized> Future for SelectFuture<'_, C> {
         let this = self.get_mut();
         assert!(!this.done, "select future polled after completion");
         if let Some(w) = &this.waiter {
-            let done = match w.done() {
-                Some(d) => d,
-                None => {
-                    w.set_waker(cx.waker());
-                    match w.done() {
-                        Some(d) => d,
-                        None => return Poll::Pending,
-                    }
-                }
+            let Some(done) = w.poll_done(cx.waker()) else {
+                return Poll::Pending;
             };
             this.waiter = None;
             this.done = true;

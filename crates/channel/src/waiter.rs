@@ -223,6 +223,17 @@ impl Waiter {
         decode(self.state.load(Ordering::Acquire))
     }
 
+    /// Owner side, async waiters: the outcome if completed; otherwise remember `waker`
+    /// (registered before the second look, so a completion in between is not missed).
+    #[inline]
+    pub(crate) fn poll_done(&self, waker: &Waker) -> Option<Done> {
+        if let Some(d) = self.done() {
+            return Some(d);
+        }
+        self.set_waker(waker);
+        self.done()
+    }
+
     /// Owner side: replace the waker if the task was polled with a different one.
     #[inline]
     pub(crate) fn set_waker(&self, waker: &Waker) {
