@@ -3,88 +3,174 @@
 //! A [`Chan`] is one lock ([`RawLock`]) over [`Inner`]: the flavor's buffer, the `closed`
 //! flag, the values given back by cancelled receivers, and the two waiter queues of the
 //! protocol described in [`waiter`](crate::waiter). Every function on `Inner` runs with the
-//! lock held and never blocks, allocates only to grow a queue, and never drops a user value
-//! (values to drop are handed back to the caller, who drops them after unlocking, so a
-//! panicking `Drop` can never leave a channel locked).
+//! lock held and never blocks, allocates only to grow a queue or a buffer, and never drops a
+//! user value (values to drop are handed back to the caller, who drops them after unlocking,
+//! so a panicking `Drop` can never leave a channel locked).
 //!
 //! A waiter found by a locked operation is completed (`finish`) under the lock but woken
-//! only after the lock is released: the operations return the packets to wake as
-//! [`Wake`] values.
+//! only after the lock is released: the operations return the wake-up to deliver as a
+//! [`Wake`] value.
+//!
+//! # The fast path
+//!
+//! `Inner::flags` summarises, in one byte beside the buffer, everything that makes an
+//! operation more than a plain buffer push or pop: the channel is closed, receivers or
+//! senders are queued, or values were given back. A send with no `CLOSED`/`RECVQ` bit, or a
+//! receive with no `SENDQ`/`RETURNED` bit, touches only the lock, this byte and the buffer.
+//! The lock, the readiness hint and these hot fields share the channel's first cache line.
 
-use crate::flavors::{array, list, zero, Buffer};
+use crate::flavors::Buffer;
 use crate::lock::RawLock;
-use crate::loom::{Arc, AtomicBool, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
-use crate::waiter::Packet;
+use crate::loom::{AtomicBool, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
+use crate::waiter::{Claim, Packet, Wake};
 use std::collections::VecDeque;
-
-/// A completed waiter to wake once the channel lock is released.
-#[must_use = "a completed waiter must be woken"]
-pub(crate) struct Wake<T>(Option<Arc<Packet<T>>>);
-
-impl<T> Wake<T> {
-    pub(crate) fn none() -> Self {
-        Wake(None)
-    }
-
-    /// Wakes the waiter (call after unlocking).
-    #[inline]
-    pub(crate) fn wake(self) {
-        if let Some(p) = self.0 {
-            p.waiter().notify();
-        }
-    }
-}
+use std::ptr::NonNull;
 
 /// Result of a send attempt under the lock.
 pub(crate) enum SendAttempt<T> {
-    Sent(Wake<T>),
+    Sent(Wake),
     Full(T),
     Closed(T),
 }
 
 /// Result of a receive attempt under the lock.
 pub(crate) enum RecvAttempt<T> {
-    Received(T, Wake<T>),
+    Received(T, Wake),
     Empty,
     Closed,
 }
 
+const CLOSED: u8 = 0b0001;
+const RECVQ: u8 = 0b0010;
+const SENDQ: u8 = 0b0100;
+const RETURNED: u8 = 0b1000;
+
+/// A queue of waiting packets, by address (see the invariant in [`waiter`](crate::waiter)).
+pub(crate) struct WaitQueue<T>(VecDeque<NonNull<Packet<T>>>);
+
+impl<T> WaitQueue<T> {
+    fn new() -> Self {
+        WaitQueue(VecDeque::new())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Claims the first live waiter, dropping stale entries on the way. The caller must
+    /// consume the [`Claimed`] before it releases the channel lock.
+    #[inline]
+    fn claim_first(&mut self) -> Option<Claimed<T>> {
+        while let Some(p) = self.0.pop_front() {
+            // SAFETY: a queued packet is alive (the module invariant) and bound to a live
+            // waiter; we hold the lock under which it was queued.
+            if let Some(claim) = unsafe { p.as_ref().waiter() }.try_claim() {
+                return Some(Claimed { p, claim });
+            }
+        }
+        None
+    }
+
+    fn remove(&mut self, p: NonNull<Packet<T>>) -> bool {
+        match self.0.iter().position(|q| *q == p) {
+            Some(i) => {
+                self.0.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A waiting packet this party claimed; consumed (under the lock) by moving the value and
+/// finishing the waiter, which yields the wake-up to deliver after unlocking.
+struct Claimed<T> {
+    p: NonNull<Packet<T>>,
+    claim: Claim,
+}
+
+impl<T> Claimed<T> {
+    /// Hands `value` to a claimed receiver.
+    #[inline]
+    fn give(self, value: T) -> Wake {
+        // SAFETY: the packet stays alive until its waiter is finished (module invariant of
+        // `waiter`), and we hold the claim, so the slot is ours.
+        let p = unsafe { self.p.as_ref() };
+        // SAFETY: as above.
+        unsafe {
+            p.put(value);
+            p.waiter().finish(self.claim, p.case(), false)
+        }
+    }
+
+    /// Takes the value of a claimed sender.
+    #[inline]
+    fn take(self) -> (T, Wake) {
+        // SAFETY: as in `give`.
+        let p = unsafe { self.p.as_ref() };
+        // SAFETY: as in `give`.
+        unsafe {
+            let v = p.take().expect("a waiting sender holds its value");
+            (v, p.waiter().finish(self.claim, p.case(), false))
+        }
+    }
+
+    /// Completes a claimed waiter with "closed".
+    fn close(self) -> Wake {
+        // SAFETY: as in `give`.
+        let p = unsafe { self.p.as_ref() };
+        // SAFETY: as in `give`.
+        unsafe { p.waiter().finish(self.claim, p.case(), true) }
+    }
+}
+
+// The hot fields come first, in this order (`repr(C)`): see the module's fast-path note.
+#[repr(C)]
 pub(crate) struct Inner<T> {
+    flags: u8,
     buf: Buffer<T>,
     /// Values handed back by receivers that were cancelled after a hand-off; older than
     /// anything in `buf`, so they are received first.
     returned: VecDeque<T>,
-    closed: bool,
-    recvq: VecDeque<Arc<Packet<T>>>,
-    sendq: VecDeque<Arc<Packet<T>>>,
-}
-
-/// Claims the first live waiter of `queue`, dropping stale entries on the way.
-#[inline]
-fn claim_first<T>(queue: &mut VecDeque<Arc<Packet<T>>>) -> Option<Arc<Packet<T>>> {
-    while let Some(p) = queue.pop_front() {
-        if p.waiter().try_claim() {
-            return Some(p);
-        }
-    }
-    None
+    recvq: WaitQueue<T>,
+    sendq: WaitQueue<T>,
 }
 
 impl<T> Inner<T> {
+    #[inline]
+    fn set_flag(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
+    }
+
     /// Sends without waiting.
     #[inline]
     pub(crate) fn send(&mut self, value: T) -> SendAttempt<T> {
-        if self.closed {
+        if self.flags & (CLOSED | RECVQ) == 0 {
+            return match self.buf.push(value) {
+                Ok(()) => SendAttempt::Sent(Wake::NONE),
+                Err(value) => SendAttempt::Full(value),
+            };
+        }
+        self.send_slow(value)
+    }
+
+    #[inline(never)]
+    fn send_slow(&mut self, value: T) -> SendAttempt<T> {
+        if self.flags & CLOSED != 0 {
             return SendAttempt::Closed(value);
         }
-        if let Some(p) = claim_first(&mut self.recvq) {
-            // SAFETY: we won the claim on p's waiter and have not finished it.
-            unsafe { p.put(value) };
-            p.waiter().finish(p.case(), false);
-            return SendAttempt::Sent(Wake(Some(p)));
+        let claimed = self.recvq.claim_first();
+        let empty = self.recvq.is_empty();
+        self.set_flag(RECVQ, !empty);
+        if let Some(c) = claimed {
+            return SendAttempt::Sent(c.give(value));
         }
         match self.buf.push(value) {
-            Ok(()) => SendAttempt::Sent(Wake::none()),
+            Ok(()) => SendAttempt::Sent(Wake::NONE),
             Err(value) => SendAttempt::Full(value),
         }
     }
@@ -92,87 +178,121 @@ impl<T> Inner<T> {
     /// Receives without waiting.
     #[inline]
     pub(crate) fn recv(&mut self) -> RecvAttempt<T> {
-        if let Some(v) = self.returned.pop_front() {
-            return RecvAttempt::Received(v, Wake::none());
+        if self.flags & (SENDQ | RETURNED) == 0 {
+            if let Some(v) = self.buf.pop() {
+                return RecvAttempt::Received(v, Wake::NONE);
+            }
+            return if self.flags & CLOSED != 0 {
+                RecvAttempt::Closed
+            } else {
+                RecvAttempt::Empty
+            };
         }
+        self.recv_slow()
+    }
+
+    #[inline(never)]
+    fn recv_slow(&mut self) -> RecvAttempt<T> {
+        if let Some(v) = self.returned.pop_front() {
+            let empty = self.returned.is_empty();
+            self.set_flag(RETURNED, !empty);
+            return RecvAttempt::Received(v, Wake::NONE);
+        }
+        let claimed = self.sendq.claim_first();
+        let empty = self.sendq.is_empty();
+        self.set_flag(SENDQ, !empty);
         if let Some(v) = self.buf.pop() {
             // A slot freed up: move the first waiting sender's value into the buffer.
-            let mut wake = Wake::none();
-            if let Some(p) = claim_first(&mut self.sendq) {
-                // SAFETY: we won the claim on p's waiter and have not finished it.
-                let moved = unsafe { p.take() }.expect("a waiting sender holds its value");
-                if self.buf.push(moved).is_err() {
-                    unreachable!("a slot was just freed");
+            let wake = match claimed {
+                Some(c) => {
+                    let (moved, wake) = c.take();
+                    if self.buf.push(moved).is_err() {
+                        unreachable!("a slot was just freed");
+                    }
+                    wake
                 }
-                p.waiter().finish(p.case(), false);
-                wake = Wake(Some(p));
-            }
+                None => Wake::NONE,
+            };
             return RecvAttempt::Received(v, wake);
         }
-        if let Some(p) = claim_first(&mut self.sendq) {
-            // SAFETY: we won the claim on p's waiter and have not finished it.
-            let v = unsafe { p.take() }.expect("a waiting sender holds its value");
-            p.waiter().finish(p.case(), false);
-            return RecvAttempt::Received(v, Wake(Some(p)));
-        }
-        if self.closed {
-            RecvAttempt::Closed
-        } else {
-            RecvAttempt::Empty
+        match claimed {
+            Some(c) => {
+                let (v, wake) = c.take();
+                RecvAttempt::Received(v, wake)
+            }
+            None if self.flags & CLOSED != 0 => RecvAttempt::Closed,
+            None => RecvAttempt::Empty,
         }
     }
 
     /// Queues a blocked sender (its value is in the packet).
-    pub(crate) fn register_sender(&mut self, p: Arc<Packet<T>>) {
-        self.sendq.push_back(p);
+    ///
+    /// # Safety
+    /// `p` is bound to a waiter and stays alive and in place until it is unregistered or
+    /// completed (the module invariant of [`waiter`](crate::waiter)).
+    pub(crate) unsafe fn register_sender(&mut self, p: &Packet<T>) {
+        self.sendq.0.push_back(NonNull::from(p));
+        self.flags |= SENDQ;
     }
 
     /// Queues a blocked receiver.
-    pub(crate) fn register_receiver(&mut self, p: Arc<Packet<T>>) {
-        self.recvq.push_back(p);
+    ///
+    /// # Safety
+    /// As for [`register_sender`](Self::register_sender).
+    pub(crate) unsafe fn register_receiver(&mut self, p: &Packet<T>) {
+        self.recvq.0.push_back(NonNull::from(p));
+        self.flags |= RECVQ;
     }
 
-    /// Removes a withdrawn packet from whichever queue holds it.
-    pub(crate) fn unregister(&mut self, p: &Arc<Packet<T>>) {
-        if let Some(i) = self.recvq.iter().position(|q| Arc::ptr_eq(q, p)) {
-            self.recvq.remove(i);
-        } else if let Some(i) = self.sendq.iter().position(|q| Arc::ptr_eq(q, p)) {
-            self.sendq.remove(i);
+    /// Removes a withdrawn packet from whichever queue holds it (if a counterpart has not
+    /// already dropped it as stale).
+    pub(crate) fn unregister(&mut self, p: &Packet<T>) {
+        let p = NonNull::from(p);
+        if self.recvq.remove(p) {
+            let empty = self.recvq.is_empty();
+            self.set_flag(RECVQ, !empty);
+        } else if self.sendq.remove(p) {
+            let empty = self.sendq.is_empty();
+            self.set_flag(SENDQ, !empty);
         }
     }
 
     /// Gives back a value that a cancelled receiver was handed but never returned: to the
     /// next waiting receiver, or to the front of the channel.
-    pub(crate) fn requeue(&mut self, value: T) -> Wake<T> {
-        if let Some(p) = claim_first(&mut self.recvq) {
-            // SAFETY: we won the claim on p's waiter and have not finished it.
-            unsafe { p.put(value) };
-            p.waiter().finish(p.case(), false);
-            return Wake(Some(p));
+    pub(crate) fn requeue(&mut self, value: T) -> Wake {
+        let claimed = self.recvq.claim_first();
+        let empty = self.recvq.is_empty();
+        self.set_flag(RECVQ, !empty);
+        match claimed {
+            Some(c) => c.give(value),
+            None => {
+                self.returned.push_front(value);
+                self.flags |= RETURNED;
+                Wake::NONE
+            }
         }
-        self.returned.push_front(value);
-        Wake::none()
     }
 
     /// Closes the channel; completes every waiter as `closed`. Returns whether this call
-    /// closed it, and the waiters to wake.
-    pub(crate) fn close(&mut self) -> (bool, Vec<Arc<Packet<T>>>) {
-        if self.closed {
+    /// closed it, and the wake-ups to deliver.
+    pub(crate) fn close(&mut self) -> (bool, Vec<Wake>) {
+        if self.flags & CLOSED != 0 {
             return (false, Vec::new());
         }
-        self.closed = true;
+        self.flags |= CLOSED;
         let mut woken = Vec::new();
-        for p in self.recvq.drain(..).chain(self.sendq.drain(..)) {
-            if p.waiter().try_claim() {
-                p.waiter().finish(p.case(), true);
-                woken.push(p);
+        for q in [&mut self.recvq, &mut self.sendq] {
+            while let Some(c) = q.claim_first() {
+                woken.push(c.close());
             }
         }
+        self.flags &= !(RECVQ | SENDQ);
         (true, woken)
     }
 
     /// Takes every buffered value out, to be dropped after unlocking.
     pub(crate) fn take_all(&mut self) -> (VecDeque<T>, Vec<T>) {
+        self.flags &= !RETURNED;
         (std::mem::take(&mut self.returned), self.buf.drain())
     }
 
@@ -183,14 +303,18 @@ impl<T> Inner<T> {
     /// Which operations could proceed right now (a hint for select's first pass).
     #[inline]
     fn readiness(&self) -> u8 {
-        if self.closed {
+        if self.flags == 0 {
+            // Nothing queued, nothing given back, open: the buffer decides.
+            return self.buf.readiness();
+        }
+        if self.flags & CLOSED != 0 {
             return RECV_READY | SEND_READY;
         }
-        let mut r = 0;
-        if !self.returned.is_empty() || self.buf.len() > 0 || !self.sendq.is_empty() {
+        let mut r = self.buf.readiness();
+        if self.flags & (SENDQ | RETURNED) != 0 {
             r |= RECV_READY;
         }
-        if !self.recvq.is_empty() || self.buf.has_room() {
+        if self.flags & RECVQ != 0 {
             r |= SEND_READY;
         }
         r
@@ -203,21 +327,29 @@ pub(crate) const RECV_READY: u8 = 0b01;
 pub(crate) const SEND_READY: u8 = 0b10;
 
 /// The channel shared by all senders and receivers.
+///
+/// `repr(C)` with the lock, the hint and [`Inner`]'s hot fields first, aligned to a cache
+/// line so that they share one.
+#[repr(C, align(64))]
 pub(crate) struct Chan<T> {
     lock: RawLock,
-    inner: UnsafeCell<Inner<T>>,
-    cap: Option<usize>,
-    closed: AtomicBool,
     /// `RECV_READY`/`SEND_READY` as of the last unlock. Only a hint: it lets a select skip
     /// (without locking) channels that were not ready a moment ago; every decision that
     /// matters is taken under the lock.
     ready: AtomicU8,
+    inner: UnsafeCell<Inner<T>>,
+    cap: Option<usize>,
+    closed: AtomicBool,
     senders: AtomicUsize,
     receivers: AtomicUsize,
+    /// Creation order (see `lock_key`).
+    #[cfg(loom)]
+    seq: usize,
 }
 
 // SAFETY: `inner` is only accessed with `lock` held, so sharing a `Chan` between threads
-// only moves `T` values between them: `T: Send` suffices.
+// only moves `T` values between them (the queued packets are the waiting operations', which
+// the protocol hands to one party at a time): `T: Send` suffices.
 unsafe impl<T: Send> Send for Chan<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Chan<T> {}
@@ -225,25 +357,28 @@ unsafe impl<T: Send> Sync for Chan<T> {}
 impl<T> Chan<T> {
     /// A channel of capacity `cap` (`None`: unbounded), with one sender and one receiver.
     pub(crate) fn new(cap: Option<usize>) -> Self {
-        let buf = match cap {
-            None => Buffer::List(list::Blocks::new()),
-            Some(0) => Buffer::Zero(zero::Zero),
-            Some(n) => Buffer::Array(array::Ring::new(n)),
-        };
+        let buf = Buffer::new(cap);
+        let ready = buf.readiness();
         Chan {
             lock: RawLock::new(),
+            ready: AtomicU8::new(ready),
             inner: UnsafeCell::new(Inner {
+                flags: 0,
                 buf,
                 returned: VecDeque::new(),
-                closed: false,
-                recvq: VecDeque::new(),
-                sendq: VecDeque::new(),
+                recvq: WaitQueue::new(),
+                sendq: WaitQueue::new(),
             }),
             cap,
             closed: AtomicBool::new(false),
-            ready: AtomicU8::new(if cap == Some(0) { 0 } else { SEND_READY }),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
+            #[cfg(loom)]
+            seq: {
+                // std's atomic, not loom's: a plain counter outside the model.
+                static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
         }
     }
 
@@ -255,6 +390,7 @@ impl<T> Chan<T> {
     }
 
     /// Takes the lock without a guard (select locks several channels at once).
+    #[inline]
     pub(crate) fn raw_lock(&self) {
         self.lock.lock();
     }
@@ -275,6 +411,7 @@ impl<T> Chan<T> {
     }
 
     /// The readiness hint (`RECV_READY`/`SEND_READY` bits), read without the lock.
+    #[inline]
     pub(crate) fn ready_hint(&self) -> u8 {
         // Relaxed: see the field.
         self.ready.load(Ordering::Relaxed)
@@ -286,14 +423,26 @@ impl<T> Chan<T> {
     /// The caller holds the lock (via [`raw_lock`](Self::raw_lock)) for as long as it uses
     /// the returned reference, and creates no other reference to it meanwhile.
     #[allow(clippy::mut_from_ref)]
+    #[inline]
     pub(crate) unsafe fn inner_unchecked(&self) -> &mut Inner<T> {
         // SAFETY: the lock gives exclusive access (the caller's obligation).
         self.inner.with_mut(|p| unsafe { &mut *p })
     }
 
-    /// Identity of the channel, for lock ordering and `same_channel`.
+    /// Identity of the channel, for `same_channel` and the select's case checks.
     pub(crate) fn addr(&self) -> usize {
         self as *const Self as *const u8 as usize
+    }
+
+    /// The key select sorts its channels by to lock them (a total order over live
+    /// channels). The address, except under loom, where allocation addresses differ between
+    /// executions and would make them irreproducible: there, the creation order.
+    #[inline]
+    pub(crate) fn lock_key(&self) -> usize {
+        #[cfg(loom)]
+        return self.seq;
+        #[cfg(not(loom))]
+        self.addr()
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
@@ -317,8 +466,8 @@ impl<T> Chan<T> {
             }
             r
         };
-        for p in woken {
-            p.waiter().notify();
+        for w in woken {
+            w.wake();
         }
         closed
     }
@@ -374,6 +523,7 @@ pub(crate) struct Guard<'a, T> {
 
 impl<T> std::ops::Deref for Guard<'_, T> {
     type Target = Inner<T>;
+    #[inline]
     fn deref(&self) -> &Inner<T> {
         // SAFETY: the guard holds the lock; shared access through `&self` only.
         self.chan.inner.with(|p| unsafe { &*p })
@@ -381,6 +531,7 @@ impl<T> std::ops::Deref for Guard<'_, T> {
 }
 
 impl<T> std::ops::DerefMut for Guard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut Inner<T> {
         // SAFETY: the guard holds the lock, and `&mut self` makes this the only reference.
         unsafe { self.chan.inner_unchecked() }
@@ -388,6 +539,7 @@ impl<T> std::ops::DerefMut for Guard<'_, T> {
 }
 
 impl<T> Drop for Guard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the guard holds the lock; no reference derived from it outlives the guard.
         unsafe { self.chan.raw_unlock() }

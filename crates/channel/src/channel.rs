@@ -6,7 +6,7 @@ use crate::err::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use crate::loom::Arc;
-use crate::ops::{self, RecvWait, SendWait};
+use crate::ops::{self, Op, RecvOp, SendOp};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -74,7 +74,7 @@ fn with_capacity<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
         Sender { chan: chan.clone() },
         Receiver {
             chan,
-            stream: RecvWait::new(),
+            stream: None,
             terminated: false,
         },
     )
@@ -90,7 +90,9 @@ pub struct Sender<T> {
 /// one of them); the channel closes when the last receiver (or the last sender) is dropped.
 pub struct Receiver<T> {
     pub(crate) chan: Arc<Chan<T>>,
-    stream: RecvWait<T>,
+    /// The wait of the `Stream` implementation, boxed (a `Receiver` moves) and kept for
+    /// reuse: allocated at the stream's first wait, then never again.
+    stream: Option<Box<Op<T>>>,
     terminated: bool,
 }
 
@@ -210,10 +212,11 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(6).await.unwrap_err().into_inner(), 6);
     /// # });
     /// ```
+    #[inline(always)]
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
         SendFuture {
             chan: &self.chan,
-            wait: SendWait::new(Some(value)),
+            op: Op::new(Some(value)),
         }
     }
 
@@ -337,7 +340,7 @@ impl<T> Sender<T> {
     pub fn into_sink(self) -> SendSink<T> {
         SendSink {
             sender: self,
-            wait: SendWait::new(None),
+            op: Box::new(Op::new(None)),
         }
     }
 
@@ -365,10 +368,11 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv().await.is_err());
     /// # });
     /// ```
+    #[inline(always)]
     pub fn recv(&self) -> RecvFuture<'_, T> {
         RecvFuture {
             chan: &self.chan,
-            wait: RecvWait::new(),
+            op: Op::new(None),
         }
     }
 
@@ -516,7 +520,7 @@ impl<T> Clone for Receiver<T> {
         self.chan.add_receiver();
         Receiver {
             chan: self.chan.clone(),
-            stream: RecvWait::new(),
+            stream: None,
             terminated: false,
         }
     }
@@ -530,7 +534,9 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.stream.cancel(&self.chan);
+        if let Some(op) = &mut self.stream {
+            RecvOp::cancel(op, &self.chan);
+        }
         self.chan.remove_receiver();
     }
 }
@@ -556,69 +562,77 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 /// The future returned by [`Sender::send`].
+///
+/// It is `!Unpin`: while it waits, the channel holds a pointer to the wait inside it (no
+/// allocation per wait). Pin it to poll it by hand (`std::pin::pin!`, `Box::pin`);
+/// `.await` does that for you.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SendFuture<'a, T> {
     chan: &'a Chan<T>,
-    wait: SendWait<T>,
+    op: Op<T>,
 }
-
-// A send future never pins its value: it only moves it into the channel.
-impl<T> Unpin for SendFuture<'_, T> {}
 
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        this.wait.poll(this.chan, cx)
+        // SAFETY: nothing is moved out of the pinned future; `op` stays in place until
+        // it is unregistered (completion, or `Drop` below).
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `op` is pinned with the future and withdrawn in `Drop`.
+        unsafe { SendOp::poll(&mut this.op, this.chan, cx) }
     }
 }
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        self.wait.cancel(self.chan);
+        SendOp::cancel(&mut self.op, self.chan);
     }
 }
 
 impl<T> fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendFuture").finish_non_exhaustive()
+        f.debug_struct("SendFuture")
+            .field("waiting", &self.op.is_registered())
+            .finish_non_exhaustive()
     }
 }
 
 /// The future returned by [`Receiver::recv`].
+///
+/// `!Unpin` for the same reason as [`SendFuture`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RecvFuture<'a, T> {
     chan: &'a Chan<T>,
-    wait: RecvWait<T>,
+    op: Op<T>,
 }
-
-// Received values are moved out, never pinned.
-impl<T> Unpin for RecvFuture<'_, T> {}
 
 impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, RecvError>;
 
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        this.wait.poll(this.chan, cx)
+        // SAFETY: as in `SendFuture::poll`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `op` is pinned with the future and withdrawn in `Drop`.
+        unsafe { RecvOp::poll(&mut this.op, this.chan, cx) }
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        self.wait.cancel(self.chan);
+        RecvOp::cancel(&mut self.op, self.chan);
     }
 }
 
 impl<T> fmt::Debug for RecvFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvFuture").finish_non_exhaustive()
+        f.debug_struct("RecvFuture")
+            .field("waiting", &self.op.is_registered())
+            .finish_non_exhaustive()
     }
 }
-
-// Received values are moved out, never pinned.
-impl<T> Unpin for Receiver<T> {}
 
 impl<T> futures_core::Stream for Receiver<T> {
     type Item = T;
@@ -628,7 +642,10 @@ impl<T> futures_core::Stream for Receiver<T> {
         if this.terminated {
             return Poll::Ready(None);
         }
-        match this.stream.poll(&this.chan, cx) {
+        let op = this.stream.get_or_insert_with(|| Box::new(Op::new(None)));
+        // SAFETY: the op is boxed: it stays in place however the receiver moves, until it
+        // is withdrawn in `Receiver::drop` (or completes).
+        match unsafe { RecvOp::poll(op, &this.chan, cx) } {
             Poll::Ready(Ok(v)) => Poll::Ready(Some(v)),
             Poll::Ready(Err(RecvError)) => {
                 this.terminated = true;
@@ -721,13 +738,19 @@ impl<T> IntoIterator for Receiver<T> {
 /// flushes and then closes the channel.
 pub struct SendSink<T> {
     sender: Sender<T>,
-    wait: SendWait<T>,
+    /// The send in progress, boxed so that the sink can move while it waits.
+    op: Box<Op<T>>,
 }
 
 impl<T> SendSink<T> {
     /// The underlying sender.
     pub fn sender(&self) -> &Sender<T> {
         &self.sender
+    }
+
+    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        // SAFETY: the op is boxed and withdrawn in `Drop`.
+        unsafe { SendOp::poll(&mut self.op, &self.sender.chan, cx) }
     }
 }
 
@@ -739,35 +762,30 @@ impl<T> fmt::Debug for SendSink<T> {
     }
 }
 
-// The sink never pins the item it holds: it only moves it into the channel.
-impl<T> Unpin for SendSink<T> {}
-
 impl<T> futures_sink::Sink<T> for SendSink<T> {
     type Error = SendError<T>;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let this = self.get_mut();
-        this.wait.poll(&this.sender.chan, cx)
+        self.get_mut().poll_op(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
         let this = self.get_mut();
         assert!(
-            this.wait.is_idle(),
+            !this.op.is_registered() && !this.op.has_value(),
             "SendSink::start_send called without poll_ready returning Ready first"
         );
-        this.wait.set(item);
+        this.op.set_value(item);
         Ok(())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let this = self.get_mut();
-        this.wait.poll(&this.sender.chan, cx)
+        self.get_mut().poll_op(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
-        match this.wait.poll(&this.sender.chan, cx) {
+        match this.poll_op(cx) {
             Poll::Ready(r) => {
                 this.sender.close();
                 Poll::Ready(r)
@@ -779,6 +797,6 @@ impl<T> futures_sink::Sink<T> for SendSink<T> {
 
 impl<T> Drop for SendSink<T> {
     fn drop(&mut self) {
-        self.wait.cancel(&self.sender.chan);
+        SendOp::cancel(&mut self.op, &self.sender.chan);
     }
 }

@@ -14,7 +14,7 @@ pub(crate) use loom::{
 pub(crate) use std::{
     sync::{
         atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     thread,
 };
@@ -40,18 +40,5 @@ impl<T> UnsafeCell<T> {
 
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
-    }
-}
-
-/// Lock a `Mutex`, ignoring poisoning: every critical section guarded by these mutexes only
-/// clones or replaces a `Waker`, which leaves the data consistent even if a waker panics.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> impl std::ops::DerefMut<Target = T> + '_ {
-    #[cfg(loom)]
-    {
-        m.lock().unwrap()
-    }
-    #[cfg(not(loom))]
-    {
-        m.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

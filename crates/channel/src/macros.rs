@@ -274,7 +274,9 @@ macro_rules! __select_internal {
     (@emit {$mode:ident $biased:tt $timer:tt} $ids:tt [$(($n:tt $id:ident $kind:ident $args:tt $body:tt $p:pat))+] [plain $def:tt]) => {
         {
             $( $crate::__select_internal!(@bind $id $kind $args); )+
-            let __goro_index = $crate::__private::select_try(&mut ($(&mut $id,)+), $biased);
+            let mut __goro_cases = ($($id,)+);
+            let __goro_index = $crate::__private::select_try(&mut __goro_cases, $biased);
+            let ($(mut $id,)+) = __goro_cases;
             match __goro_index {
                 $( ::core::option::Option::Some($n) => {
                     let $p = $id.take_result();
@@ -289,10 +291,8 @@ macro_rules! __select_internal {
     (@emit {future $biased:tt $timer:tt} $ids:tt [$(($n:tt $id:ident $kind:ident $args:tt $body:tt $p:pat))+] []) => {
         {
             $( $crate::__select_internal!(@bind $id $kind $args); )+
-            let __goro_index = {
-                let mut __goro_cases = ($(&mut $id,)+);
-                $crate::__private::select_async(&mut __goro_cases, $biased).await
-            };
+            let (__goro_index, ($(mut $id,)+)) =
+                $crate::__private::select_async(($($id,)+), $biased).await;
             match __goro_index {
                 $( $n => {
                     let $p = $id.take_result();
@@ -306,7 +306,9 @@ macro_rules! __select_internal {
     (@emit {thread $biased:tt $timer:tt} $ids:tt [$(($n:tt $id:ident $kind:ident $args:tt $body:tt $p:pat))+] []) => {
         {
             $( $crate::__select_internal!(@bind $id $kind $args); )+
-            let __goro_index = $crate::__private::select_blocking(&mut ($(&mut $id,)+), $biased, ::core::option::Option::None);
+            let mut __goro_cases = ($($id,)+);
+            let __goro_index = $crate::__private::select_blocking(&mut __goro_cases, $biased, ::core::option::Option::None);
+            let ($(mut $id,)+) = __goro_cases;
             match __goro_index {
                 $( ::core::option::Option::Some($n) => {
                     let $p = $id.take_result();
@@ -320,11 +322,13 @@ macro_rules! __select_internal {
     (@emit {thread $biased:tt $timer:tt} $ids:tt [$(($n:tt $id:ident $kind:ident $args:tt $body:tt $p:pat))+] [timeout ($t:expr) $def:tt]) => {
         {
             $( $crate::__select_internal!(@bind $id $kind $args); )+
+            let mut __goro_cases = ($($id,)+);
             let __goro_index = $crate::__private::select_blocking(
-                &mut ($(&mut $id,)+),
+                &mut __goro_cases,
                 $biased,
                 ::std::time::Instant::now().checked_add($t),
             );
+            let ($(mut $id,)+) = __goro_cases;
             match __goro_index {
                 $( ::core::option::Option::Some($n) => {
                     let $p = $id.take_result();
@@ -339,12 +343,10 @@ macro_rules! __select_internal {
     // ----- one case, evaluated in place (temporaries live to the end of the select) -----
     (@bind $id:ident recv ($rx:expr)) => {
         let $id = &$rx;
-        #[allow(unused_mut)]
-        let mut $id = $crate::__private::RecvCase::new($id);
+        let $id = $crate::__private::RecvCase::new($id);
     };
     (@bind $id:ident send ($tx:expr, $v:expr)) => {
         let $id = (&$tx, $v);
-        #[allow(unused_mut)]
-        let mut $id = $crate::__private::SendCase::new($id.0, $id.1);
+        let $id = $crate::__private::SendCase::new($id.0, $id.1);
     };
 }

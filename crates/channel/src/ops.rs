@@ -1,15 +1,77 @@
 //! The single-channel operations every public call goes through: a send or a receive that
-//! tries under the lock and, if it cannot proceed, registers one packet in the same critical
-//! section, then waits asynchronously ([`SendWait`], [`RecvWait`]) or by parking the thread
-//! ([`send_until`], [`recv_until`]). This is the one place where a plain operation starts
-//! and stops waiting.
+//! tries under the lock and, if it cannot proceed, registers its packet in the same critical
+//! section, then waits asynchronously ([`RecvOp::poll`], [`SendOp::poll`]) or by parking the
+//! thread ([`send_until`], [`recv_until`]). This is the one place where a plain operation
+//! starts and stops waiting.
+//!
+//! An [`Op`] is the waiter and the packet of one operation, kept where the operation lives
+//! (see the invariant in [`waiter`](crate::waiter)): inside a pinned future, on the stack of
+//! a blocking call, or boxed inside a `Receiver` (stream) or `SendSink` for reuse.
 
-use crate::chan::{Chan, RecvAttempt, SendAttempt};
+use crate::chan::{Chan, Guard, RecvAttempt, SendAttempt};
 use crate::err::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
-use crate::loom::Arc;
-use crate::waiter::{expired, Done, Packet, Waiter};
+use crate::waiter::{expired, Done, LazyWaiter, Packet};
 use std::task::{Context, Poll};
 use std::time::Instant;
+
+/// The waiter and packet of one plain operation.
+pub(crate) struct Op<T> {
+    packet: Packet<T>,
+    /// Also says whether the packet is (or may still be) queued on the channel.
+    waiter: LazyWaiter,
+}
+
+impl<T> Op<T> {
+    #[inline(always)]
+    pub(crate) fn new(value: Option<T>) -> Self {
+        Op {
+            packet: Packet::new(value),
+            waiter: LazyWaiter::new(),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_registered(&self) -> bool {
+        self.waiter.is_registered()
+    }
+
+    /// Takes the value out of an unregistered operation.
+    pub(crate) fn take_value(&mut self) -> Option<T> {
+        debug_assert!(!self.is_registered());
+        // SAFETY: not registered: the owner has the slot to itself.
+        unsafe { self.packet.take() }
+    }
+
+    /// Puts a value into an unregistered operation.
+    pub(crate) fn set_value(&mut self, value: T) {
+        debug_assert!(!self.is_registered());
+        // SAFETY: not registered: the owner has the slot to itself.
+        unsafe { self.packet.put(value) }
+    }
+
+    /// Whether an unregistered operation holds a value.
+    pub(crate) fn has_value(&self) -> bool {
+        // SAFETY: only asked while not registered (or by the owner after completion).
+        !self.is_registered() && unsafe { self.packet.is_full() }
+    }
+
+    /// Binds the packet to the waiter, ready to be queued.
+    ///
+    /// # Safety
+    /// Not registered; `self` stays in place until it is unregistered or completed.
+    unsafe fn bind(&self) {
+        // SAFETY: forwarded obligation.
+        unsafe { self.packet.bind(self.waiter.get(), 0) }
+    }
+}
+
+impl<T> std::fmt::Debug for Op<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Op")
+            .field("registered", &self.is_registered())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Turns the outcome of a completed receive packet into the receive's result.
 pub(crate) fn finish_recv<T>(chan: &Chan<T>, p: &Packet<T>, done: Done) -> Result<T, RecvError> {
@@ -30,152 +92,6 @@ pub(crate) fn finish_recv<T>(chan: &Chan<T>, p: &Packet<T>, done: Done) -> Resul
     }
 }
 
-/// Gives back a value that a completed receive will never return to its user.
-pub(crate) fn requeue<T>(chan: &Chan<T>, value: T) {
-    let wake = chan.lock().requeue(value);
-    wake.wake();
-}
-
-/// An asynchronous receive in progress (the state of a `recv()` future or of the stream).
-#[derive(Debug)]
-pub(crate) struct RecvWait<T> {
-    packet: Option<Arc<Packet<T>>>,
-}
-
-impl<T> RecvWait<T> {
-    pub(crate) fn new() -> Self {
-        RecvWait { packet: None }
-    }
-
-    #[inline]
-    pub(crate) fn poll(
-        &mut self,
-        chan: &Chan<T>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<T, RecvError>> {
-        if let Some(p) = &self.packet {
-            let Some(done) = p.waiter().poll_done(cx.waker()) else {
-                return Poll::Pending;
-            };
-            let p = self.packet.take().expect("checked above");
-            return Poll::Ready(finish_recv(chan, &p, done));
-        }
-        let mut g = chan.lock();
-        match g.recv() {
-            RecvAttempt::Received(v, wake) => {
-                drop(g);
-                wake.wake();
-                Poll::Ready(Ok(v))
-            }
-            RecvAttempt::Closed => Poll::Ready(Err(RecvError)),
-            RecvAttempt::Empty => {
-                let p = Packet::own(Waiter::task(cx.waker()), None);
-                g.register_receiver(p.clone());
-                self.packet = Some(p);
-                Poll::Pending
-            }
-        }
-    }
-
-    /// Withdraws a pending receive (the future or stream was dropped). A value already
-    /// handed to it goes back to the channel.
-    #[inline]
-    pub(crate) fn cancel(&mut self, chan: &Chan<T>) {
-        let Some(p) = self.packet.take() else { return };
-        Self::cancel_slow(chan, p);
-    }
-
-    #[cold]
-    fn cancel_slow(chan: &Chan<T>, p: Arc<Packet<T>>) {
-        match p.waiter().abort() {
-            Ok(()) => chan.lock().unregister(&p),
-            Err(done) => {
-                if !done.closed {
-                    // SAFETY: we own the packet and observed DONE.
-                    if let Some(v) = unsafe { p.take() } {
-                        requeue(chan, v);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// An asynchronous send in progress (the state of a `send()` future or of the sink).
-#[derive(Debug)]
-pub(crate) struct SendWait<T> {
-    value: Option<T>,
-    packet: Option<Arc<Packet<T>>>,
-}
-
-impl<T> SendWait<T> {
-    pub(crate) fn new(value: Option<T>) -> Self {
-        SendWait {
-            value,
-            packet: None,
-        }
-    }
-
-    /// Whether a value is waiting to be sent (not yet delivered or registered).
-    pub(crate) fn is_idle(&self) -> bool {
-        self.value.is_none() && self.packet.is_none()
-    }
-
-    pub(crate) fn set(&mut self, value: T) {
-        debug_assert!(self.is_idle());
-        self.value = Some(value);
-    }
-
-    #[inline]
-    pub(crate) fn poll(
-        &mut self,
-        chan: &Chan<T>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), SendError<T>>> {
-        if let Some(p) = &self.packet {
-            let Some(done) = p.waiter().poll_done(cx.waker()) else {
-                return Poll::Pending;
-            };
-            let p = self.packet.take().expect("checked above");
-            return Poll::Ready(finish_send(&p, done));
-        }
-        let Some(value) = self.value.take() else {
-            return Poll::Ready(Ok(()));
-        };
-        let mut g = chan.lock();
-        match g.send(value) {
-            SendAttempt::Sent(wake) => {
-                drop(g);
-                wake.wake();
-                Poll::Ready(Ok(()))
-            }
-            SendAttempt::Closed(v) => Poll::Ready(Err(SendError(v))),
-            SendAttempt::Full(v) => {
-                let p = Packet::own(Waiter::task(cx.waker()), Some(v));
-                g.register_sender(p.clone());
-                self.packet = Some(p);
-                Poll::Pending
-            }
-        }
-    }
-
-    /// Withdraws a pending send: either it was delivered already, or its value is dropped
-    /// here and never delivered.
-    #[inline]
-    pub(crate) fn cancel(&mut self, chan: &Chan<T>) {
-        let Some(p) = self.packet.take() else { return };
-        Self::cancel_slow(chan, p);
-    }
-
-    #[cold]
-    fn cancel_slow(chan: &Chan<T>, p: Arc<Packet<T>>) {
-        if p.waiter().abort().is_ok() {
-            chan.lock().unregister(&p);
-        }
-        // `p` (and any value still in it) is dropped here, after the lock is released.
-    }
-}
-
 /// Turns the outcome of a completed send packet into the send's result.
 pub(crate) fn finish_send<T>(p: &Packet<T>, done: Done) -> Result<(), SendError<T>> {
     if done.closed {
@@ -188,44 +104,270 @@ pub(crate) fn finish_send<T>(p: &Packet<T>, done: Done) -> Result<(), SendError<
     }
 }
 
+/// Gives back a value that a completed receive will never return to its user.
+pub(crate) fn requeue<T>(chan: &Chan<T>, value: T) {
+    let wake = chan.lock().requeue(value);
+    wake.wake();
+}
+
+/// Receiving.
+pub(crate) struct RecvOp;
+
+impl RecvOp {
+    /// Polls a receive whose state is `op` (pinned by the caller: `op` does not move while
+    /// registered).
+    ///
+    /// The fast path (a value or a waiting sender is there) is inlined into the caller, so
+    /// that the future can live in registers; waiting is out of line.
+    ///
+    /// # Safety
+    /// `op` stays in place until it is no longer registered (it is polled to completion, or
+    /// [`cancel`](Self::cancel)led before it moves or is dropped).
+    #[inline(always)]
+    pub(crate) unsafe fn poll<T>(
+        op: &mut Op<T>,
+        chan: &Chan<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, RecvError>> {
+        if op.is_registered() {
+            return Self::poll_registered(op, chan, cx);
+        }
+        let mut g = chan.lock();
+        match g.recv() {
+            RecvAttempt::Received(v, wake) => {
+                drop(g);
+                wake.wake();
+                Poll::Ready(Ok(v))
+            }
+            RecvAttempt::Closed => Poll::Ready(Err(RecvError)),
+            // SAFETY: forwarded obligation.
+            RecvAttempt::Empty => unsafe { Self::register(op, g, cx) },
+        }
+    }
+
+    /// Queues `op` on the channel (locked as `g`, where nothing was there to receive).
+    ///
+    /// # Safety
+    /// As for [`poll`](Self::poll).
+    #[inline(never)]
+    unsafe fn register<T>(
+        op: &mut Op<T>,
+        mut g: Guard<'_, T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, RecvError>> {
+        // SAFETY: not registered; the caller keeps `op` in place while it is.
+        unsafe {
+            op.waiter.get_or_init().arm_task(cx.waker());
+            op.bind();
+            g.register_receiver(&op.packet);
+        }
+        op.waiter.set_registered(true);
+        Poll::Pending
+    }
+
+    #[inline(never)]
+    fn poll_registered<T>(
+        op: &mut Op<T>,
+        chan: &Chan<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, RecvError>> {
+        let Some(done) = op.waiter.get().poll_done(cx.waker()) else {
+            return Poll::Pending;
+        };
+        op.waiter.set_registered(false);
+        Poll::Ready(finish_recv(chan, &op.packet, done))
+    }
+
+    /// Withdraws a pending receive (the future or stream was dropped). A value already
+    /// handed to it goes back to the channel.
+    #[inline]
+    pub(crate) fn cancel<T>(op: &mut Op<T>, chan: &Chan<T>) {
+        if op.is_registered() {
+            Self::cancel_slow(op, chan);
+        }
+    }
+
+    #[cold]
+    fn cancel_slow<T>(op: &mut Op<T>, chan: &Chan<T>) {
+        match op.waiter.get().abort() {
+            Ok(()) => chan.lock().unregister(&op.packet),
+            Err(done) => {
+                if !done.closed {
+                    // SAFETY: we own the packet and observed DONE.
+                    if let Some(v) = unsafe { op.packet.take() } {
+                        requeue(chan, v);
+                    }
+                }
+            }
+        }
+        op.waiter.set_registered(false);
+    }
+}
+
+/// Sending.
+pub(crate) struct SendOp;
+
+impl SendOp {
+    /// Polls a send whose value is in `op` (`Ready(Ok)` at once if it holds none). Inlined
+    /// fast path, out-of-line waiting, as for [`RecvOp::poll`].
+    ///
+    /// # Safety
+    /// As for [`RecvOp::poll`].
+    #[inline(always)]
+    pub(crate) unsafe fn poll<T>(
+        op: &mut Op<T>,
+        chan: &Chan<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        if op.is_registered() {
+            return Self::poll_registered(op, cx);
+        }
+        let Some(value) = op.take_value() else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut g = chan.lock();
+        match g.send(value) {
+            SendAttempt::Sent(wake) => {
+                drop(g);
+                wake.wake();
+                Poll::Ready(Ok(()))
+            }
+            SendAttempt::Closed(v) => Poll::Ready(Err(SendError(v))),
+            // SAFETY: forwarded obligation.
+            SendAttempt::Full(v) => unsafe { Self::register(op, g, v, cx) },
+        }
+    }
+
+    /// Queues `op` with `value` on the channel (locked as `g`, where there was no room).
+    ///
+    /// # Safety
+    /// As for [`poll`](Self::poll).
+    #[inline(never)]
+    unsafe fn register<T>(
+        op: &mut Op<T>,
+        mut g: Guard<'_, T>,
+        value: T,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        op.set_value(value);
+        // SAFETY: not registered; the caller keeps `op` in place while it is.
+        unsafe {
+            op.waiter.get_or_init().arm_task(cx.waker());
+            op.bind();
+            g.register_sender(&op.packet);
+        }
+        op.waiter.set_registered(true);
+        Poll::Pending
+    }
+
+    #[inline(never)]
+    fn poll_registered<T>(op: &mut Op<T>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let Some(done) = op.waiter.get().poll_done(cx.waker()) else {
+            return Poll::Pending;
+        };
+        op.waiter.set_registered(false);
+        Poll::Ready(finish_send(&op.packet, done))
+    }
+
+    /// Withdraws a pending send: either it was delivered already, or its value is dropped
+    /// here (after the channel lock is released) and never delivered.
+    #[inline]
+    pub(crate) fn cancel<T>(op: &mut Op<T>, chan: &Chan<T>) {
+        if op.is_registered() {
+            Self::cancel_slow(op, chan);
+        }
+    }
+
+    #[cold]
+    fn cancel_slow<T>(op: &mut Op<T>, chan: &Chan<T>) {
+        if op.waiter.get().abort().is_ok() {
+            chan.lock().unregister(&op.packet);
+        }
+        op.waiter.set_registered(false);
+        // A value still in the slot (not delivered, or given back by a close) is dropped
+        // with `op`, after the lock is released.
+    }
+}
+
+/// Withdraws a blocking operation's packet if it is still registered when the call
+/// unwinds (nothing between registration and completion panics, but a leaked pointer to a
+/// stack frame would be unsound, so this does not rely on it).
+struct Withdraw<'a, T> {
+    op: &'a mut Op<T>,
+    chan: &'a Chan<T>,
+    recv: bool,
+}
+
+impl<T> Drop for Withdraw<'_, T> {
+    fn drop(&mut self) {
+        if self.recv {
+            RecvOp::cancel(self.op, self.chan);
+        } else {
+            SendOp::cancel(self.op, self.chan);
+        }
+    }
+}
+
 /// Blocking send with an optional deadline.
 pub(crate) fn send_until<T>(
     chan: &Chan<T>,
     value: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
-    let p = {
-        let mut g = chan.lock();
-        match g.send(value) {
-            SendAttempt::Sent(wake) => {
-                drop(g);
-                wake.wake();
-                return Ok(());
-            }
-            SendAttempt::Closed(v) => return Err(SendTimeoutError::Closed(v)),
-            SendAttempt::Full(v) => {
-                if expired(deadline) {
-                    return Err(SendTimeoutError::Timeout(v));
-                }
-                let p = Packet::own(Waiter::thread(), Some(v));
-                g.register_sender(p.clone());
-                p
-            }
+    let mut g = chan.lock();
+    match g.send(value) {
+        SendAttempt::Sent(wake) => {
+            drop(g);
+            wake.wake();
+            Ok(())
         }
+        SendAttempt::Closed(v) => Err(SendTimeoutError::Closed(v)),
+        SendAttempt::Full(v) if expired(deadline) => Err(SendTimeoutError::Timeout(v)),
+        SendAttempt::Full(v) => send_wait(chan, g, v, deadline),
+    }
+}
+
+/// The waiting part of [`send_until`]: registers under the lock `g` still held from the
+/// attempt that found no room, then parks.
+#[inline(never)]
+fn send_wait<T>(
+    chan: &Chan<T>,
+    mut g: Guard<'_, T>,
+    value: T,
+    deadline: Option<Instant>,
+) -> Result<(), SendTimeoutError<T>> {
+    let mut op = Op::new(Some(value));
+    // SAFETY: `op` lives on this frame until the guard below has withdrawn it or a
+    // counterpart completed it.
+    unsafe {
+        op.waiter.get_or_init().arm_thread();
+        op.bind();
+        g.register_sender(&op.packet);
+    }
+    op.waiter.set_registered(true);
+    drop(g);
+    let guard = Withdraw {
+        op: &mut op,
+        chan,
+        recv: false,
     };
-    let done = match p.waiter().park(deadline) {
+    let done = match guard.op.waiter.get().park(deadline) {
         Some(done) => done,
-        None => match p.waiter().abort() {
+        None => match guard.op.waiter.get().abort() {
             Ok(()) => {
-                chan.lock().unregister(&p);
-                // SAFETY: we won the abort: nobody else will touch the slot.
-                let v = unsafe { p.take() }.expect("a withdrawn send keeps its value");
+                chan.lock().unregister(&guard.op.packet);
+                guard.op.waiter.set_registered(false);
+                let v = guard
+                    .op
+                    .take_value()
+                    .expect("a withdrawn send keeps its value");
                 return Err(SendTimeoutError::Timeout(v));
             }
             Err(done) => done,
         },
     };
-    finish_send(&p, done).map_err(|SendError(v)| SendTimeoutError::Closed(v))
+    guard.op.waiter.set_registered(false);
+    finish_send(&guard.op.packet, done).map_err(|SendError(v)| SendTimeoutError::Closed(v))
 }
 
 /// Blocking receive with an optional deadline.
@@ -233,34 +375,52 @@ pub(crate) fn recv_until<T>(
     chan: &Chan<T>,
     deadline: Option<Instant>,
 ) -> Result<T, RecvTimeoutError> {
-    let p = {
-        let mut g = chan.lock();
-        match g.recv() {
-            RecvAttempt::Received(v, wake) => {
-                drop(g);
-                wake.wake();
-                return Ok(v);
-            }
-            RecvAttempt::Closed => return Err(RecvTimeoutError::Closed),
-            RecvAttempt::Empty => {
-                if expired(deadline) {
-                    return Err(RecvTimeoutError::Timeout);
-                }
-                let p = Packet::own(Waiter::thread(), None);
-                g.register_receiver(p.clone());
-                p
-            }
+    let mut g = chan.lock();
+    match g.recv() {
+        RecvAttempt::Received(v, wake) => {
+            drop(g);
+            wake.wake();
+            Ok(v)
         }
+        RecvAttempt::Closed => Err(RecvTimeoutError::Closed),
+        RecvAttempt::Empty if expired(deadline) => Err(RecvTimeoutError::Timeout),
+        RecvAttempt::Empty => recv_wait(chan, g, deadline),
+    }
+}
+
+/// The waiting part of [`recv_until`], as [`send_wait`] is of [`send_until`].
+#[inline(never)]
+fn recv_wait<T>(
+    chan: &Chan<T>,
+    mut g: Guard<'_, T>,
+    deadline: Option<Instant>,
+) -> Result<T, RecvTimeoutError> {
+    let mut op = Op::new(None);
+    // SAFETY: `op` lives on this frame until the guard below has withdrawn it or a
+    // counterpart completed it.
+    unsafe {
+        op.waiter.get_or_init().arm_thread();
+        op.bind();
+        g.register_receiver(&op.packet);
+    }
+    op.waiter.set_registered(true);
+    drop(g);
+    let guard = Withdraw {
+        op: &mut op,
+        chan,
+        recv: true,
     };
-    let done = match p.waiter().park(deadline) {
+    let done = match guard.op.waiter.get().park(deadline) {
         Some(done) => done,
-        None => match p.waiter().abort() {
+        None => match guard.op.waiter.get().abort() {
             Ok(()) => {
-                chan.lock().unregister(&p);
+                chan.lock().unregister(&guard.op.packet);
+                guard.op.waiter.set_registered(false);
                 return Err(RecvTimeoutError::Timeout);
             }
             Err(done) => done,
         },
     };
-    finish_recv(chan, &p, done).map_err(|_| RecvTimeoutError::Closed)
+    guard.op.waiter.set_registered(false);
+    finish_recv(chan, &guard.op.packet, done).map_err(|_| RecvTimeoutError::Closed)
 }

@@ -18,6 +18,10 @@
 //!    try every case again in a new random order, and if none can proceed, push one packet
 //!    per case, all sharing one [`Waiter`], before releasing the locks. Since the check and
 //!    the registration happen under all the locks, no counterpart can slip in between.
+//!    Each case carries its packet inline and the waiter lives in the select itself, so
+//!    registering allocates nothing. The async select *owns* its cases (and gives them back
+//!    on completion), so the packets are pinned with the future: leaking the future leaks
+//!    them, it can never free them while they are queued.
 //! 3. **Wait** for the waiter's token to be completed by a counterpart: `DONE(case)` says
 //!    which case took effect (the counterpart already moved the value). The select then
 //!    withdraws its other packets (one lock per channel) and returns the case's index.
@@ -34,11 +38,10 @@
 //! was a receive, its value is given back to the channel ([`requeue`](crate::ops::requeue)),
 //! so nothing is lost; if it was a send, the value was delivered (at most once).
 
-use crate::chan::{Chan, RecvAttempt, SendAttempt, Wake, RECV_READY, SEND_READY};
+use crate::chan::{Chan, RecvAttempt, SendAttempt, RECV_READY, SEND_READY};
 use crate::err::{RecvError, SelectTimeoutError, SendError, TrySelectError};
-use crate::loom::Arc;
 use crate::ops::{finish_recv, finish_send, requeue};
-use crate::waiter::{expired, Done, Packet, Waiter};
+use crate::waiter::{expired, Done, LazyWaiter, Packet, Waiter, Wake};
 use crate::{Receiver, Sender};
 use std::fmt;
 use std::future::Future;
@@ -51,8 +54,10 @@ use std::time::{Duration, Instant};
 /// and [`Select`]; not meant to be implemented outside this crate.
 #[doc(hidden)]
 pub trait Selectable {
-    /// Identity of the case's channel (lock order, operation check).
+    /// Identity of the case's channel (operation check).
     fn chan_addr(&self) -> usize;
+    /// The channel's lock-order key ([`Chan::lock_key`]).
+    fn lock_key(&self) -> usize;
     /// Whether this is a send case.
     fn is_send(&self) -> bool;
     /// Locks the case's channel.
@@ -71,11 +76,12 @@ pub trait Selectable {
     unsafe fn try_fire(&mut self, locked: bool) -> bool;
     /// Wakes a waiter completed by a `try_fire(true)` (after unlocking).
     fn wake_pending(&mut self);
-    /// Queues a packet for case `index` of `waiter`.
+    /// Queues this case's packet as case `index` of `waiter`.
     ///
     /// # Safety
-    /// The caller holds this case's channel lock.
-    unsafe fn register(&mut self, waiter: &Arc<Waiter>, index: usize);
+    /// The caller holds this case's channel lock; the case and `waiter` stay in place
+    /// until `complete` or `withdraw` is called.
+    unsafe fn register(&mut self, waiter: &Waiter, index: usize);
     /// A counterpart completed this case: take the outcome from the packet.
     fn complete(&mut self, closed: bool);
     /// Another case took effect, or the select withdrew: remove this case's packet.
@@ -88,15 +94,16 @@ pub trait Selectable {
 #[doc(hidden)]
 pub struct RecvCase<'a, T> {
     chan: &'a Chan<T>,
-    packet: Option<Arc<Packet<T>>>,
+    packet: Packet<T>,
+    registered: bool,
     result: Option<Result<T, RecvError>>,
-    wake: Option<Wake<T>>,
+    wake: Wake,
 }
 
 impl<T> fmt::Debug for RecvCase<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvCase")
-            .field("registered", &self.packet.is_some())
+            .field("registered", &self.registered)
             .field("done", &self.result.is_some())
             .finish_non_exhaustive()
     }
@@ -107,9 +114,10 @@ impl<'a, T> RecvCase<'a, T> {
     pub fn new(rx: &'a Receiver<T>) -> Self {
         RecvCase {
             chan: &rx.chan,
-            packet: None,
+            packet: Packet::new(None),
+            registered: false,
             result: None,
-            wake: None,
+            wake: Wake::NONE,
         }
     }
 
@@ -129,6 +137,10 @@ impl<T> Selectable for RecvCase<'_, T> {
         self.chan.addr()
     }
 
+    fn lock_key(&self) -> usize {
+        self.chan.lock_key()
+    }
+
     fn is_send(&self) -> bool {
         false
     }
@@ -142,6 +154,7 @@ impl<T> Selectable for RecvCase<'_, T> {
         unsafe { self.chan.raw_unlock() }
     }
 
+    #[inline]
     unsafe fn try_fire(&mut self, locked: bool) -> bool {
         if !locked {
             if self.chan.ready_hint() & RECV_READY == 0 {
@@ -159,7 +172,7 @@ impl<T> Selectable for RecvCase<'_, T> {
             RecvAttempt::Received(v, wake) => {
                 self.result = Some(Ok(v));
                 if locked {
-                    self.wake = Some(wake);
+                    self.wake = wake;
                 } else {
                     wake.wake();
                 }
@@ -174,27 +187,30 @@ impl<T> Selectable for RecvCase<'_, T> {
     }
 
     fn wake_pending(&mut self) {
-        if let Some(w) = self.wake.take() {
-            w.wake();
-        }
+        std::mem::replace(&mut self.wake, Wake::NONE).wake();
     }
 
-    unsafe fn register(&mut self, waiter: &Arc<Waiter>, index: usize) {
-        let p = Packet::shared(waiter, index, None);
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.inner_unchecked() }.register_receiver(p.clone());
-        self.packet = Some(p);
+    unsafe fn register(&mut self, waiter: &Waiter, index: usize) {
+        // SAFETY: not registered; the caller keeps the case and the waiter in place, and
+        // holds the lock.
+        unsafe {
+            self.packet.bind(waiter, index);
+            self.chan.inner_unchecked().register_receiver(&self.packet);
+        }
+        self.registered = true;
     }
 
     fn complete(&mut self, closed: bool) {
-        let p = self.packet.take().expect("a completed case was registered");
+        debug_assert!(self.registered, "a completed case was registered");
+        self.registered = false;
         let done = Done { case: 0, closed };
-        self.result = Some(finish_recv(self.chan, &p, done));
+        self.result = Some(finish_recv(self.chan, &self.packet, done));
     }
 
     fn withdraw(&mut self) {
-        if let Some(p) = self.packet.take() {
-            self.chan.lock().unregister(&p);
+        if self.registered {
+            self.chan.lock().unregister(&self.packet);
+            self.registered = false;
         }
     }
 
@@ -209,16 +225,17 @@ impl<T> Selectable for RecvCase<'_, T> {
 #[doc(hidden)]
 pub struct SendCase<'a, T> {
     chan: &'a Chan<T>,
-    value: Option<T>,
-    packet: Option<Arc<Packet<T>>>,
+    /// Holds the value until the case takes effect (or the select ends).
+    packet: Packet<T>,
+    registered: bool,
     result: Option<Result<(), SendError<T>>>,
-    wake: Option<Wake<T>>,
+    wake: Wake,
 }
 
 impl<T> fmt::Debug for SendCase<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendCase")
-            .field("registered", &self.packet.is_some())
+            .field("registered", &self.registered)
             .field("done", &self.result.is_some())
             .finish_non_exhaustive()
     }
@@ -229,10 +246,10 @@ impl<'a, T> SendCase<'a, T> {
     pub fn new(tx: &'a Sender<T>, value: T) -> Self {
         SendCase {
             chan: &tx.chan,
-            value: Some(value),
-            packet: None,
+            packet: Packet::new(Some(value)),
+            registered: false,
             result: None,
-            wake: None,
+            wake: Wake::NONE,
         }
     }
 
@@ -252,6 +269,10 @@ impl<T> Selectable for SendCase<'_, T> {
         self.chan.addr()
     }
 
+    fn lock_key(&self) -> usize {
+        self.chan.lock_key()
+    }
+
     fn is_send(&self) -> bool {
         true
     }
@@ -265,11 +286,14 @@ impl<T> Selectable for SendCase<'_, T> {
         unsafe { self.chan.raw_unlock() }
     }
 
+    #[inline]
     unsafe fn try_fire(&mut self, locked: bool) -> bool {
         if !locked && self.chan.ready_hint() & SEND_READY == 0 {
             return false;
         }
-        let Some(value) = self.value.take() else {
+        debug_assert!(!self.registered);
+        // SAFETY: not registered: the slot is ours.
+        let Some(value) = (unsafe { self.packet.take() }) else {
             return false;
         };
         if !locked {
@@ -285,7 +309,7 @@ impl<T> Selectable for SendCase<'_, T> {
             SendAttempt::Sent(wake) => {
                 self.result = Some(Ok(()));
                 if locked {
-                    self.wake = Some(wake);
+                    self.wake = wake;
                 } else {
                     wake.wake();
                 }
@@ -296,36 +320,40 @@ impl<T> Selectable for SendCase<'_, T> {
                 true
             }
             SendAttempt::Full(v) => {
-                self.value = Some(v);
+                // SAFETY: not registered: the slot is ours.
+                unsafe { self.packet.put(v) };
                 false
             }
         }
     }
 
     fn wake_pending(&mut self) {
-        if let Some(w) = self.wake.take() {
-            w.wake();
-        }
+        std::mem::replace(&mut self.wake, Wake::NONE).wake();
     }
 
-    unsafe fn register(&mut self, waiter: &Arc<Waiter>, index: usize) {
-        let p = Packet::shared(waiter, index, self.value.take());
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.inner_unchecked() }.register_sender(p.clone());
-        self.packet = Some(p);
+    unsafe fn register(&mut self, waiter: &Waiter, index: usize) {
+        // SAFETY: not registered; the caller keeps the case and the waiter in place, and
+        // holds the lock.
+        unsafe {
+            self.packet.bind(waiter, index);
+            self.chan.inner_unchecked().register_sender(&self.packet);
+        }
+        self.registered = true;
     }
 
     fn complete(&mut self, closed: bool) {
-        let p = self.packet.take().expect("a completed case was registered");
-        self.result = Some(finish_send(&p, Done { case: 0, closed }));
+        debug_assert!(self.registered, "a completed case was registered");
+        self.registered = false;
+        self.result = Some(finish_send(&self.packet, Done { case: 0, closed }));
     }
 
     fn withdraw(&mut self) {
-        if let Some(p) = self.packet.take() {
-            self.chan.lock().unregister(&p);
-            // SAFETY: the select's token is no longer WAITING and was not completed through
-            // this packet, so nobody else touches its slot: the value comes back to the case.
-            self.value = unsafe { p.take() };
+        // The select's token is no longer WAITING and was not completed through this
+        // packet, so nobody touches its slot: the value stays in the case (and is dropped
+        // with it, after the lock is released).
+        if self.registered {
+            self.chan.lock().unregister(&self.packet);
+            self.registered = false;
         }
     }
 
@@ -350,17 +378,26 @@ impl<'c> Cases for [Box<dyn Selectable + Send + 'c>] {
     }
 }
 
-/// `Cases` for tuples of `&mut` cases (what `select!` builds): the tuple keeps each case's
+impl<'c> Cases for Vec<Box<dyn Selectable + Send + 'c>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn case(&mut self, i: usize) -> &mut dyn Selectable {
+        &mut *self[i]
+    }
+}
+
+/// `Cases` for tuples of cases (what `select!` builds): the tuple keeps each case's
 /// concrete type, so a select future is `Send` exactly when its cases are.
 macro_rules! tuple_cases {
     ($( ($idx:tt $T:ident) )+) => {
-        impl<'x, $($T: Selectable + 'x),+> Cases for ($(&'x mut $T,)+) {
+        impl<$($T: Selectable),+> Cases for ($($T,)+) {
             fn count(&self) -> usize {
                 [$($idx),+].len()
             }
             fn case(&mut self, i: usize) -> &mut dyn Selectable {
                 match i {
-                    $( $idx => &mut *self.$idx, )+
+                    $( $idx => &mut self.$idx, )+
                     _ => panic!("select: case index {i} out of range"),
                 }
             }
@@ -447,7 +484,7 @@ impl Order {
     fn lock_order<C: Cases + ?Sized>(cases: &mut C) -> Order {
         let mut o = Order::identity(cases.count());
         o.as_mut()
-            .sort_unstable_by_key(|&i| cases.case(i as usize).chan_addr());
+            .sort_unstable_by_key(|&i| cases.case(i as usize).lock_key());
         o
     }
 
@@ -479,22 +516,23 @@ fn try_cases<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usize> {
     fired
 }
 
-/// Step 2: under all locks, check again; if nothing is ready and `make_waiter` is given,
-/// register a packet per case. `Ok(case)` if a case took effect.
+/// Step 2: under all locks, check again; if nothing is ready and a `waiter` (armed) is
+/// given, register every case's packet with it. `Ok(case)` if a case took effect; `Err(())`
+/// if none did (and the packets are registered, if a waiter was given).
 fn lock_check_register<C: Cases + ?Sized>(
     cases: &mut C,
     biased: bool,
-    make_waiter: Option<&dyn Fn() -> Waiter>,
-) -> Result<usize, Option<Arc<Waiter>>> {
+    waiter: Option<&Waiter>,
+) -> Result<usize, ()> {
     let n = cases.count();
     let lock_order = Order::lock_order(cases);
     let mut last = None;
     for i in lock_order.iter() {
         let c = cases.case(i);
-        let addr = c.chan_addr();
-        if last != Some(addr) {
+        let key = c.lock_key();
+        if last != Some(key) {
             c.raw_lock();
-            last = Some(addr);
+            last = Some(key);
         }
     }
     let mut fired = None;
@@ -505,25 +543,23 @@ fn lock_check_register<C: Cases + ?Sized>(
             break;
         }
     }
-    let mut waiter = None;
     if fired.is_none() {
-        if let Some(make) = make_waiter {
-            let w = Arc::new(make());
+        if let Some(w) = waiter {
             for i in 0..n {
-                // SAFETY: every channel of the select is locked above.
-                unsafe { cases.case(i).register(&w, i) };
+                // SAFETY: every channel of the select is locked above; the callers keep the
+                // cases and the waiter in place until they are withdrawn or completed.
+                unsafe { cases.case(i).register(w, i) };
             }
-            waiter = Some(w);
         }
     }
     let mut last = None;
     for i in lock_order.iter() {
         let c = cases.case(i);
-        let addr = c.chan_addr();
-        if last != Some(addr) {
+        let key = c.lock_key();
+        if last != Some(key) {
             // SAFETY: locked once per distinct channel above; no `&mut Inner` survives.
             unsafe { c.raw_unlock() };
-            last = Some(addr);
+            last = Some(key);
         }
     }
     match fired {
@@ -531,7 +567,7 @@ fn lock_check_register<C: Cases + ?Sized>(
             cases.case(i).wake_pending();
             Ok(i)
         }
-        None => Err(waiter),
+        None => Err(()),
     }
 }
 
@@ -572,6 +608,23 @@ pub fn select_try<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usiz
     lock_check_register(cases, biased, None).ok()
 }
 
+/// Withdraws a blocking select's packets if the call unwinds while they are registered.
+struct Withdraw<'c, C: Cases + ?Sized> {
+    cases: &'c mut C,
+    waiter: &'c Waiter,
+    registered: bool,
+}
+
+impl<C: Cases + ?Sized> Drop for Withdraw<'_, C> {
+    fn drop(&mut self) {
+        if self.registered {
+            if let Some(i) = abort(self.cases, self.waiter) {
+                self.cases.case(i).give_back();
+            }
+        }
+    }
+}
+
 /// Runs a select, blocking the thread until a case takes effect or `deadline` passes.
 #[doc(hidden)]
 pub fn select_blocking<C: Cases + ?Sized>(
@@ -585,87 +638,133 @@ pub fn select_blocking<C: Cases + ?Sized>(
     if expired(deadline) {
         return lock_check_register(cases, biased, None).ok();
     }
-    let waiter = match lock_check_register(cases, biased, Some(&Waiter::thread)) {
-        Ok(i) => return Some(i),
-        Err(w) => w.expect("a waiter was requested"),
-    };
-    match waiter.park(deadline) {
-        Some(done) => Some(finish(cases, done)),
-        None => abort(cases, &waiter),
+    let waiter = Waiter::new();
+    // SAFETY: not registered yet.
+    unsafe { waiter.arm_thread() };
+    if let Ok(i) = lock_check_register(cases, biased, Some(&waiter)) {
+        return Some(i);
     }
+    // The cases and the waiter stay on this frame (borrowed by the guard) until every
+    // packet is withdrawn or completed, also if this unwinds.
+    let mut guard = Withdraw {
+        cases,
+        waiter: &waiter,
+        registered: true,
+    };
+    let fired = match waiter.park(deadline) {
+        Some(done) => Some(finish(guard.cases, done)),
+        None => abort(guard.cases, &waiter),
+    };
+    guard.registered = false;
+    fired
 }
 
-/// Runs a select asynchronously: resolves to the index of the case that took effect.
+/// Runs a select asynchronously over the cases it takes: resolves to the index of the case
+/// that took effect, and the cases (with that case's outcome in it).
 #[doc(hidden)]
-pub fn select_async<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> SelectFuture<'_, C> {
+pub fn select_async<C: Cases>(cases: C, biased: bool) -> SelectFuture<C> {
     SelectFuture {
-        cases,
+        cases: Some(cases),
+        waiter: LazyWaiter::new(),
         biased,
-        waiter: None,
-        done: false,
+        registered: false,
     }
 }
 
 /// The future of an asynchronous select; resolves to the index of the case that took
-/// effect. Dropping it before completion withdraws every case, losing no value.
+/// effect, with the cases. Dropping it before completion withdraws every case, losing no
+/// value.
+///
+/// It owns its cases and their packets, and the shared waiter, so it is `!Unpin`: the
+/// channels point into it while it waits.
 #[doc(hidden)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct SelectFuture<'s, C: Cases + ?Sized> {
-    cases: &'s mut C,
+pub struct SelectFuture<C: Cases> {
+    cases: Option<C>,
+    waiter: LazyWaiter,
     biased: bool,
-    waiter: Option<Arc<Waiter>>,
-    done: bool,
+    registered: bool,
 }
 
-impl<C: Cases + ?Sized> fmt::Debug for SelectFuture<'_, C> {
+impl<C: Cases> fmt::Debug for SelectFuture<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SelectFuture")
-            .field("cases", &self.cases.count())
+            .field("cases", &self.cases.as_ref().map(|c| c.count()))
             .field("biased", &self.biased)
-            .field("waiting", &self.waiter.is_some())
+            .field("waiting", &self.registered)
             .finish()
     }
 }
 
-impl<C: Cases + ?Sized> Future for SelectFuture<'_, C> {
-    type Output = usize;
+impl<C: Cases> Future for SelectFuture<C> {
+    type Output = (usize, C);
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        let this = self.get_mut();
-        assert!(!this.done, "select future polled after completion");
-        if let Some(w) = &this.waiter {
-            let Some(done) = w.poll_done(cx.waker()) else {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(usize, C)> {
+        // SAFETY: the cases and the waiter are not moved while registered; the cases are
+        // moved out only once the select is over (nothing points into them any more).
+        let this = unsafe { self.get_unchecked_mut() };
+        let cases = this
+            .cases
+            .as_mut()
+            .expect("select future polled after completion");
+        let index = if this.registered {
+            let Some(done) = this.waiter.get().poll_done(cx.waker()) else {
                 return Poll::Pending;
             };
-            this.waiter = None;
-            this.done = true;
-            return Poll::Ready(finish(this.cases, done));
-        }
-        if let Some(i) = try_cases(this.cases, this.biased) {
-            this.done = true;
-            return Poll::Ready(i);
-        }
-        let make = || Waiter::task(cx.waker());
-        match lock_check_register(this.cases, this.biased, Some(&make)) {
-            Ok(i) => {
-                this.done = true;
-                Poll::Ready(i)
+            this.registered = false;
+            finish(cases, done)
+        } else if let Some(i) = try_cases(cases, this.biased) {
+            i
+        } else {
+            let waiter = this.waiter.get_or_init();
+            // SAFETY: not registered.
+            unsafe { waiter.arm_task(cx.waker()) };
+            match lock_check_register(cases, this.biased, Some(waiter)) {
+                Ok(i) => i,
+                Err(()) => {
+                    this.registered = true;
+                    return Poll::Pending;
+                }
             }
-            Err(w) => {
-                this.waiter = w;
-                Poll::Pending
+        };
+        let cases = this.cases.take().expect("checked above");
+        Poll::Ready((index, cases))
+    }
+}
+
+impl<C: Cases> Drop for SelectFuture<C> {
+    fn drop(&mut self) {
+        if self.registered {
+            let cases = self
+                .cases
+                .as_mut()
+                .expect("a registered select has its cases");
+            if let Some(i) = abort(cases, self.waiter.get()) {
+                cases.case(i).give_back();
             }
         }
     }
 }
 
-impl<C: Cases + ?Sized> Drop for SelectFuture<'_, C> {
+/// The cases of a dynamic [`Select`] while an async select owns them: put back into the
+/// `Select` when the select completes or is dropped.
+struct Lent<'h, 'a> {
+    home: &'h mut Vec<Box<dyn Selectable + Send + 'a>>,
+    cases: Vec<Box<dyn Selectable + Send + 'a>>,
+}
+
+impl Cases for Lent<'_, '_> {
+    fn count(&self) -> usize {
+        self.cases.len()
+    }
+    fn case(&mut self, i: usize) -> &mut dyn Selectable {
+        &mut *self.cases[i]
+    }
+}
+
+impl Drop for Lent<'_, '_> {
     fn drop(&mut self) {
-        if let Some(w) = self.waiter.take() {
-            if let Some(i) = abort(self.cases, &w) {
-                self.cases.case(i).give_back();
-            }
-        }
+        *self.home = std::mem::take(&mut self.cases);
     }
 }
 
@@ -812,7 +911,13 @@ impl<'a> Select<'a> {
     /// ```
     pub async fn select(&mut self) -> SelectedOperation<'_, 'a> {
         self.assert_not_empty();
-        let index = select_async(&mut self.cases[..], self.biased).await;
+        let cases = std::mem::take(&mut self.cases);
+        let lent = Lent {
+            home: &mut self.cases,
+            cases,
+        };
+        let (index, lent) = select_async(lent, self.biased).await;
+        drop(lent);
         SelectedOperation::new(self, index)
     }
 

@@ -5,32 +5,53 @@
 //!
 //! This is Go's runtime design (`runtime/chan.go`, `runtime/select.go`: a lock per channel,
 //! queues of waiting `sudog`s, direct hand-off, `selectDone`), adapted to futures that can be
-//! dropped at any await point.
+//! dropped at any await point, and without an allocation per wait.
 //!
 //! * Every channel has one lock, and under it a buffer and two queues of waiting operations:
 //!   `recvq` (receivers waiting for a value) and `sendq` (senders waiting with their value).
-//!   A queue entry is a [`Packet`]: which [`Waiter`] it belongs to, which case of that waiter
-//!   it is, and a slot for the value (a sender's value travels in its packet; a receiver's
-//!   packet is where a sender puts the value it hands over).
+//!   A queue entry is a pointer to a [`Packet`]: which [`Waiter`] it belongs to, which case
+//!   of that waiter it is, and a slot for the value (a sender's value travels in its packet;
+//!   a receiver's packet is where a sender puts the value it hands over).
+//! * **Packets and waiters live in the waiting operation itself** (intrusive, as tokio's
+//!   `batch_semaphore` waiters and kanal's signals): in the pinned `send()`/`recv()` or
+//!   select future, on the stack of a blocking call, or in a box that a `Receiver` stream or
+//!   a `Sink` keeps for reuse. Registering therefore allocates nothing (a queue only grows
+//!   its buffer of pointers). Memory safety rests on one invariant: **a packet is in a queue
+//!   only while its operation is alive and pinned**: the operation removes every packet it
+//!   registered (or sees it removed by the counterpart that completed it) before it returns
+//!   or is dropped. A future that is leaked instead of dropped leaks its memory with it, so
+//!   the pointers stay valid (Rust's pinning guarantee).
 //! * A [`Waiter`] is one blocked party: a plain `send`/`recv` (one packet) or a whole select
 //!   (one packet per case, on as many channels). Its state word is the *selection token*:
 //!
 //!   ```text
-//!   WAITING --claim (counterpart, CAS)--> BUSY --finish--> DONE(case, closed?)
-//!      \
-//!       `--abort (owner, CAS)--> ABORTED
+//!              claim (counterpart, CAS)             finish
+//!   WAITING ---------------------------> BUSY ------------> DONE(case, closed?)
+//!    |  ^ \                               ^
+//!    |  |  `-- update (owner) --> UPDATING -- claim (counterpart), no wake-up
+//!    |  `------ updated (owner) ----'
+//!     `-- abort (owner, CAS) --> ABORTED
 //!   ```
 //!
-//!   Only one CAS out of `WAITING` can succeed, so a waiter is completed at most once, by at
-//!   most one counterpart, on exactly one case; or it withdraws. There is no way back to
-//!   `WAITING`, so any entry whose waiter is not `WAITING` is stale and is simply dropped from
-//!   a queue by whoever meets it.
+//!   Only one CAS into `BUSY` or `ABORTED` can succeed, so a waiter is completed at most
+//!   once, by at most one counterpart, on exactly one case; or it withdraws. There is no way
+//!   back to `WAITING` from `BUSY`, `DONE` or `ABORTED`, so any entry whose waiter is in
+//!   one of those states is stale and is dropped from a queue by whoever meets it.
 //! * **Who completes a hand-off.** Always the *active* party: the one that arrives at a
 //!   channel holding its lock and finds a waiting counterpart. It claims the counterpart
-//!   (`WAITING -> BUSY`), moves the value (into the receiver's slot, or out of the sender's
-//!   slot), marks it `DONE(case)` (Release) and, after unlocking, wakes it. A rendezvous
-//!   send therefore completes exactly when a receiver has taken its value, and a select on
-//!   either side of the hand-off is committed by that single CAS.
+//!   (`-> BUSY`), moves the value (into the receiver's slot, or out of the sender's slot),
+//!   takes the counterpart's waker out of the waiter and marks it `DONE(case)` (Release).
+//!   From that store on the counterpart may free its packet at any moment, so the claimer
+//!   never touches it again: it wakes the waker it took, after unlocking. A rendezvous send
+//!   therefore completes exactly when a receiver has taken its value, and a select on either
+//!   side of the hand-off is committed by that single CAS.
+//! * **A new waker.** A task polled again with a different waker swaps it in under the
+//!   `UPDATING` state, which no claimer CAS expects. A counterpart that meets `UPDATING`
+//!   claims from it and does not wake (it must not touch the waker being written): the
+//!   owner's closing CAS back to `WAITING` then fails, and the owner, which is running at
+//!   that moment, sees the completion itself. A re-poll after a wake-up finds `DONE` and
+//!   costs one load; only a poll before completion (spurious, or from a combinator) pays
+//!   for the two CASes.
 //! * **Registration.** An operation first tries without waiting (one channel lock per case,
 //!   no allocation). If nothing is ready, it takes the locks of all its channels (in address
 //!   order, each once), checks every case again, and only then pushes one packet per case and
@@ -43,7 +64,7 @@
 //!   `DONE(case, closed)`: senders take their value back from their slot, receivers look at
 //!   the channel once more (draining anything still buffered) and then report closed.
 //! * **Withdrawing (drop, timeout).** The owner CASes `WAITING -> ABORTED`. If that wins,
-//!   nobody will ever touch its packets again; it removes them from the queues (one lock per
+//!   nobody will ever complete it; it removes its packets from the queues (one lock per
 //!   channel) and takes back the value of a send. If it loses, it waits out `BUSY` (a few
 //!   instructions under a channel lock) and then owns a `DONE(case)`: a send was delivered;
 //!   a receive holds a value in its slot that nobody will return to the user, so it is given
@@ -53,23 +74,27 @@
 //!
 //! # Memory ordering
 //!
-//! Slots are plain cells; who may touch a slot is decided by the state word:
-//! the owner before registration and after it observed `DONE` (Acquire) or won `ABORTED`;
-//! a counterpart only between its winning claim and its `DONE` store (Release). Values put
-//! in a slot before registration reach the counterpart through the channel lock.
+//! Slots and the waker cell are plain cells; who may touch them is decided by the state word:
+//! the owner before registration, while it holds `UPDATING` (waker cell only), and after it
+//! observed `DONE` (Acquire) or won `ABORTED`; a counterpart only between its winning claim
+//! (Acquire) and its `DONE` store (Release). A packet's fields and a sender's value written
+//! before registration reach the counterpart through the channel lock.
 
-use crate::loom::{lock, thread, Arc, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::loom::{thread, AtomicUsize, Ordering, UnsafeCell};
 use std::fmt;
+use std::marker::PhantomPinned;
+use std::mem::MaybeUninit;
 use std::task::Waker;
 use std::time::Instant;
 
-const TAG_MASK: usize = 0b11;
+const TAG_MASK: usize = 0b111;
 const WAITING: usize = 0;
-const BUSY: usize = 1;
-const ABORTED: usize = 2;
-const DONE: usize = 3;
-const CLOSED_BIT: usize = 0b100;
-const CASE_SHIFT: usize = 3;
+const UPDATING: usize = 1;
+const BUSY: usize = 2;
+const ABORTED: usize = 3;
+const DONE: usize = 4;
+const CLOSED_BIT: usize = 0b1000;
+const CASE_SHIFT: usize = 4;
 
 /// Rounds of spinning (then yielding) before a blocking waiter parks its thread.
 const SPIN_STEPS: u32 = 10;
@@ -83,71 +108,78 @@ pub(crate) struct Done {
     pub(crate) closed: bool,
 }
 
-/// How a blocked party is woken.
-enum Notify {
-    /// An async task: the latest waker it was polled with.
-    Task(Mutex<Waker>),
-    /// A thread parked in a blocking call.
-    Thread(Parker),
+/// Wakes a thread parked in a blocking call, as a [`Waker`] (so that a waiter holds one
+/// kind of wake-up whatever it waits in).
+///
+/// Outside loom it unparks the thread (`std::thread::Thread::unpark`); each thread makes one
+/// and clones it for every wait. Under loom, whose `unpark` cannot be mixed with other
+/// blocking primitives in one thread, it sets a flag under a loom mutex and signals a
+/// condition variable.
+#[cfg(not(loom))]
+struct ThreadWake(thread::Thread);
+
+#[cfg(not(loom))]
+impl std::task::Wake for ThreadWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
 }
 
-/// Parks and unparks the thread of a blocking waiter.
-///
-/// Outside loom: std's per-thread park token. Under loom, whose `unpark` cannot be mixed
-/// with other blocking primitives in one thread, a flag with a condition variable.
-struct Parker {
-    #[cfg(not(loom))]
-    thread: thread::Thread,
-    #[cfg(loom)]
-    token: Mutex<bool>,
-    #[cfg(loom)]
+#[cfg(not(loom))]
+fn thread_waker() -> Waker {
+    thread_local! {
+        static WAKER: Waker = Waker::from(std::sync::Arc::new(ThreadWake(thread::current())));
+    }
+    WAKER.with(Waker::clone)
+}
+
+#[cfg(loom)]
+#[derive(Default)]
+pub(crate) struct LoomParker {
+    token: crate::loom::Mutex<bool>,
     cv: loom::sync::Condvar,
 }
 
-impl Parker {
-    fn new() -> Self {
-        Parker {
-            #[cfg(not(loom))]
-            thread: thread::current(),
-            #[cfg(loom)]
-            token: Mutex::new(false),
-            #[cfg(loom)]
-            cv: loom::sync::Condvar::new(),
-        }
-    }
+#[cfg(loom)]
+struct LoomWake(crate::loom::Arc<LoomParker>);
 
-    fn unpark(&self) {
-        #[cfg(not(loom))]
-        self.thread.unpark();
-        #[cfg(loom)]
-        {
-            *lock(&self.token) = true;
-            self.cv.notify_one();
-        }
+#[cfg(loom)]
+impl std::task::Wake for LoomWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
     }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        *self.0.token.lock().unwrap() = true;
+        self.0.cv.notify_one();
+    }
+}
 
-    /// Waits for an unpark (or a spurious wake-up, or the timeout).
-    fn park(&self, timeout: Option<std::time::Duration>) {
-        #[cfg(not(loom))]
-        match timeout {
-            None => thread::park(),
-            Some(d) => thread::park_timeout(d),
-        }
-        #[cfg(loom)]
-        {
-            let mut token = self.token.lock().unwrap();
-            if timeout.is_some() {
-                // loom has no time: a timed wait returns at once and the caller's deadline
-                // check decides.
-                *token = false;
-                return;
-            }
-            while !*token {
-                token = self.cv.wait(token).unwrap();
-            }
-            *token = false;
+/// A wake-up taken out of a completed waiter, delivered after the channel lock is released.
+#[must_use = "a completed waiter must be woken"]
+pub(crate) struct Wake(Option<Waker>);
+
+impl Wake {
+    /// No wake-up to deliver.
+    pub(crate) const NONE: Wake = Wake(None);
+
+    /// Wakes the completed party (call after unlocking).
+    #[inline]
+    pub(crate) fn wake(self) {
+        if let Some(w) = self.0 {
+            w.wake();
         }
     }
+}
+
+/// A successful claim: the claimer must call [`Waiter::finish`] with it.
+#[must_use = "a claimed waiter must be finished"]
+pub(crate) struct Claim {
+    /// Whether the claimer may take the waker (false when claimed during `UPDATING`: the
+    /// owner is running and sees the completion itself).
+    take_waker: bool,
 }
 
 /// One blocked party (a plain operation, or a select over several cases). Public only as
@@ -155,8 +187,19 @@ impl Parker {
 #[doc(hidden)]
 pub struct Waiter {
     state: AtomicUsize,
-    notify: Notify,
+    /// What wakes the owner: its task's waker, or its thread's.
+    waker: UnsafeCell<Option<Waker>>,
+    /// Under loom: what a blocked owner waits on.
+    #[cfg(loom)]
+    parker: crate::loom::Arc<LoomParker>,
+    _pin: PhantomPinned,
 }
+
+// SAFETY: the cells are accessed only by the one party the state word designates (see the
+// module's memory-ordering section); everything else is atomic. Wakers are `Send + Sync`.
+unsafe impl Send for Waiter {}
+// SAFETY: as above.
+unsafe impl Sync for Waiter {}
 
 impl fmt::Debug for Waiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -166,54 +209,118 @@ impl fmt::Debug for Waiter {
     }
 }
 
+impl Default for Waiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Waiter {
-    /// A waiter for an async task, woken through `waker`.
-    pub(crate) fn task(waker: &Waker) -> Self {
+    /// An idle waiter; arm it with [`arm_task`](Self::arm_task) or
+    /// [`arm_thread`](Self::arm_thread) before registering it.
+    pub(crate) fn new() -> Self {
         Waiter {
             state: AtomicUsize::new(WAITING),
-            notify: Notify::Task(Mutex::new(waker.clone())),
+            waker: UnsafeCell::new(None),
+            #[cfg(loom)]
+            parker: Default::default(),
+            _pin: PhantomPinned,
         }
     }
 
-    /// A waiter for the current thread, woken by unparking it.
-    pub(crate) fn thread() -> Self {
-        Waiter {
-            state: AtomicUsize::new(WAITING),
-            notify: Notify::Thread(Parker::new()),
-        }
+    /// Owner side, before registration: wait as an async task woken through `waker`.
+    ///
+    /// # Safety
+    /// The waiter is not registered anywhere (nobody else accesses it).
+    pub(crate) unsafe fn arm_task(&self, waker: &Waker) {
+        // Relaxed: not shared yet; registration publishes it through the channel lock.
+        self.state.store(WAITING, Ordering::Relaxed);
+        // SAFETY: not shared (the caller's obligation).
+        self.waker.with_mut(|w| unsafe {
+            match &mut *w {
+                Some(old) if old.will_wake(waker) => {}
+                slot => *slot = Some(waker.clone()),
+            }
+        });
+    }
+
+    /// Owner side, before registration: wait by parking the current thread.
+    ///
+    /// # Safety
+    /// As for [`arm_task`](Self::arm_task).
+    pub(crate) unsafe fn arm_thread(&self) {
+        // Relaxed: not shared yet.
+        self.state.store(WAITING, Ordering::Relaxed);
+        #[cfg(not(loom))]
+        let waker = thread_waker();
+        #[cfg(loom)]
+        let waker = Waker::from(std::sync::Arc::new(LoomWake(self.parker.clone())));
+        // SAFETY: not shared (the caller's obligation).
+        self.waker.with_mut(|w| unsafe { *w = Some(waker) });
     }
 
     /// Counterpart side: claim this waiter. At most one claim (or abort) ever succeeds; the
     /// winner must call [`finish`](Self::finish).
     #[inline]
-    pub(crate) fn try_claim(&self) -> bool {
-        // Acquire pairs with nothing in particular (slot contents reach the claimer through
-        // the channel lock); AcqRel keeps the claim ordered before the slot accesses that
-        // follow it, which is what the exclusive-access argument relies on.
-        self.state
-            .compare_exchange(WAITING, BUSY, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    /// Counterpart side: publish the outcome of a successful claim. Call
-    /// [`notify`](Self::notify) afterwards (after releasing the channel lock).
-    #[inline]
-    pub(crate) fn finish(&self, case: usize, closed: bool) {
-        let word = DONE | if closed { CLOSED_BIT } else { 0 } | (case << CASE_SHIFT);
-        // Release: publishes the slot write to the owner's Acquire load in `done`.
-        self.state.store(word, Ordering::Release);
-    }
-
-    /// Wakes the owner (spurious wake-ups are harmless: the owner re-reads the state).
-    #[inline]
-    pub(crate) fn notify(&self) {
-        match &self.notify {
-            // `wake_by_ref` under the waker's own lock (not the channel's): no clone and
-            // drop of the waker, two atomic read-modify-writes fewer per hand-off. Waking
-            // only schedules the task; it never re-enters this waiter.
-            Notify::Task(w) => lock(w).wake_by_ref(),
-            Notify::Thread(t) => t.unpark(),
+    pub(crate) fn try_claim(&self) -> Option<Claim> {
+        // AcqRel on success: Acquire makes the owner's last waker update (Release) visible
+        // before we take the waker; Release is not needed but AcqRel is what a claim is.
+        match self
+            .state
+            .compare_exchange(WAITING, BUSY, Ordering::AcqRel, Ordering::Relaxed)
+        {
+            Ok(_) => Some(Claim { take_waker: true }),
+            Err(_) => self.try_claim_slow(),
         }
+    }
+
+    #[cold]
+    fn try_claim_slow(&self) -> Option<Claim> {
+        loop {
+            // Relaxed: the CASes below do the synchronising.
+            match self.state.load(Ordering::Relaxed) {
+                WAITING => {
+                    if self
+                        .state
+                        .compare_exchange(WAITING, BUSY, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return Some(Claim { take_waker: true });
+                    }
+                }
+                UPDATING => {
+                    // The owner is writing its waker: claim without touching it. Acquire
+                    // is enough; we read nothing the owner is writing.
+                    if self
+                        .state
+                        .compare_exchange(UPDATING, BUSY, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return Some(Claim { take_waker: false });
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Counterpart side: publish the outcome of a successful claim and take the wake-up,
+    /// to deliver with [`Wake::wake`] after releasing the channel lock. After this call the
+    /// claimer must not touch the waiter or its packets again: the owner may free them.
+    #[inline]
+    pub(crate) fn finish(&self, claim: Claim, case: usize, closed: bool) -> Wake {
+        let wake = if claim.take_waker {
+            // SAFETY: we hold the claim (BUSY), taken from WAITING: the owner does not touch
+            // the waker cell until it observes DONE.
+            Wake(self.waker.with_mut(|w| unsafe { (*w).take() }))
+        } else {
+            Wake::NONE
+        };
+        let word = DONE | if closed { CLOSED_BIT } else { 0 } | (case << CASE_SHIFT);
+        // Release: publishes the slot write (and the emptied waker cell) to the owner's
+        // Acquire load in `done`.
+        self.state.store(word, Ordering::Release);
+        wake
     }
 
     /// Owner side: the outcome, if a counterpart completed this waiter.
@@ -223,51 +330,72 @@ impl Waiter {
         decode(self.state.load(Ordering::Acquire))
     }
 
-    /// Owner side, async waiters: the outcome if completed; otherwise remember `waker`
-    /// (registered before the second look, so a completion in between is not missed).
+    /// Owner side, async waiters: the outcome if completed; otherwise make sure `waker` is
+    /// the one that will be woken.
     #[inline]
     pub(crate) fn poll_done(&self, waker: &Waker) -> Option<Done> {
-        if let Some(d) = self.done() {
-            return Some(d);
+        match self.done() {
+            Some(d) => Some(d),
+            None => self.update_waker(waker),
         }
-        self.set_waker(waker);
-        self.done()
     }
 
-    /// Owner side: replace the waker if the task was polled with a different one.
-    #[inline]
-    pub(crate) fn set_waker(&self, waker: &Waker) {
-        if let Notify::Task(w) = &self.notify {
-            let mut w = lock(w);
-            if !w.will_wake(waker) {
-                *w = waker.clone();
-            }
+    /// A poll before completion (spurious, or from a combinator that polls everything it
+    /// holds): take `UPDATING` to look at the stored waker, and replace it if it would not
+    /// wake the current task.
+    #[cold]
+    fn update_waker(&self, waker: &Waker) -> Option<Done> {
+        // Acquire on failure is not needed: `wait_done` re-loads with Acquire.
+        if self
+            .state
+            .compare_exchange(WAITING, UPDATING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // Claimed (BUSY) or DONE: the outcome is moments away.
+            return Some(self.wait_done());
         }
+        // SAFETY: we hold UPDATING; a claimer that meets it does not touch the cell.
+        self.waker.with_mut(|w| unsafe {
+            match &mut *w {
+                Some(old) if old.will_wake(waker) => {}
+                slot => *slot = Some(waker.clone()),
+            }
+        });
+        // Release: a claimer's Acquire CAS from WAITING sees the new waker.
+        if self
+            .state
+            .compare_exchange(UPDATING, WAITING, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            // A counterpart claimed us meanwhile (and will not wake us): we are running,
+            // so wait for its DONE here.
+            return Some(self.wait_done());
+        }
+        None
     }
 
     /// Owner side: withdraw. `Ok` if nobody completed this waiter (and nobody ever will);
     /// otherwise the outcome of the counterpart that did.
     pub(crate) fn abort(&self) -> Result<(), Done> {
-        // AcqRel/Acquire: on failure we may go on to read a slot, which needs the claimer's
-        // writes; the loop below re-loads with Acquire until DONE.
+        // Acquire on failure is not needed: `wait_done` re-loads with Acquire.
         match self
             .state
-            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(WAITING, ABORTED, Ordering::Relaxed, Ordering::Relaxed)
         {
             Ok(_) => Ok(()),
-            Err(_) => Err(self.wait_done_spin()),
+            Err(_) => Err(self.wait_done()),
         }
     }
 
     /// Waits out a claimer's `BUSY` window (a few instructions under a channel lock).
-    fn wait_done_spin(&self) -> Done {
+    fn wait_done(&self) -> Done {
         let mut spins = 0u32;
         loop {
             if let Some(d) = self.done() {
                 return d;
             }
             spins += 1;
-            if spins < 64 {
+            if spins < 64 && !cfg!(loom) {
                 std::hint::spin_loop();
             } else {
                 thread::yield_now();
@@ -275,10 +403,26 @@ impl Waiter {
         }
     }
 
-    fn park_notify(&self, timeout: Option<std::time::Duration>) {
-        match &self.notify {
-            Notify::Thread(p) => p.park(timeout),
-            Notify::Task(_) => unreachable!("only thread waiters park"),
+    fn park_once(&self, timeout: Option<std::time::Duration>) {
+        #[cfg(not(loom))]
+        match timeout {
+            None => thread::park(),
+            Some(d) => thread::park_timeout(d),
+        }
+        #[cfg(loom)]
+        {
+            let p = &self.parker;
+            let mut token = p.token.lock().unwrap();
+            if timeout.is_some() {
+                // loom has no time: a timed wait returns at once and the caller's deadline
+                // check decides.
+                *token = false;
+                return;
+            }
+            while !*token {
+                token = p.cv.wait(token).unwrap();
+            }
+            *token = false;
         }
     }
 
@@ -307,7 +451,7 @@ impl Waiter {
                 return Some(d);
             }
             match deadline {
-                None => self.park_notify(None),
+                None => self.park_once(None),
                 // loom has no clock: a deadline expires at the first wait, and loom explores
                 // every interleaving of that timeout with the counterpart's completion.
                 Some(_) if cfg!(loom) => return None,
@@ -316,10 +460,92 @@ impl Waiter {
                     if now >= deadline {
                         return None;
                     }
-                    self.park_notify(Some(deadline - now));
+                    self.park_once(Some(deadline - now));
                 }
             }
         }
+    }
+}
+
+/// A [`Waiter`] created on first use, with the "registered" flag of the operation that
+/// owns it: most operations never wait, and their futures are moved at least once before
+/// being polled, so the waiter's memory stays uninitialised until an operation actually
+/// registers.
+pub(crate) struct LazyWaiter {
+    waiter: MaybeUninit<Waiter>,
+    state: u8,
+}
+
+const LAZY_UNINIT: u8 = 0;
+const LAZY_IDLE: u8 = 1;
+const LAZY_REGISTERED: u8 = 2;
+
+impl LazyWaiter {
+    #[inline(always)]
+    pub(crate) const fn new() -> Self {
+        LazyWaiter {
+            waiter: MaybeUninit::uninit(),
+            state: LAZY_UNINIT,
+        }
+    }
+
+    /// The waiter, created now if needed.
+    #[inline]
+    pub(crate) fn get_or_init(&mut self) -> &Waiter {
+        if self.state == LAZY_UNINIT {
+            self.waiter.write(Waiter::new());
+            self.state = LAZY_IDLE;
+        }
+        // SAFETY: initialised above or earlier.
+        unsafe { self.waiter.assume_init_ref() }
+    }
+
+    /// The waiter, which must have been created.
+    ///
+    /// # Panics
+    /// If it was not (a bug in this crate).
+    #[inline]
+    pub(crate) fn get(&self) -> &Waiter {
+        assert!(
+            self.state != LAZY_UNINIT,
+            "goro-channel: waiter used before it was armed"
+        );
+        // SAFETY: initialised (checked above).
+        unsafe { self.waiter.assume_init_ref() }
+    }
+
+    /// Whether the owning operation's packets are (or may still be) queued.
+    #[inline(always)]
+    pub(crate) fn is_registered(&self) -> bool {
+        self.state == LAZY_REGISTERED
+    }
+
+    /// Records that the owning operation registered (`true`) or is no longer registered.
+    #[inline]
+    pub(crate) fn set_registered(&mut self, registered: bool) {
+        debug_assert!(self.state != LAZY_UNINIT);
+        self.state = if registered {
+            LAZY_REGISTERED
+        } else {
+            LAZY_IDLE
+        };
+    }
+}
+
+impl Drop for LazyWaiter {
+    #[inline]
+    fn drop(&mut self) {
+        if self.state != LAZY_UNINIT {
+            self.drop_waiter();
+        }
+    }
+}
+
+impl LazyWaiter {
+    #[cold]
+    fn drop_waiter(&mut self) {
+        // SAFETY: initialised (checked by the caller), and dropped only here.
+        unsafe { self.waiter.assume_init_drop() }
     }
 }
 
@@ -343,74 +569,84 @@ fn decode(word: usize) -> Option<Done> {
     }
 }
 
-/// Which waiter a packet belongs to: its own (plain operation, one allocation) or a select's
-/// shared one.
-enum WaiterRef {
-    Own(Waiter),
-    Shared(Arc<Waiter>),
-}
-
-/// One case of a blocked operation, as queued on a channel.
+/// One case of a blocked operation, as queued on a channel (by address: see the module's
+/// invariant).
+///
+/// A fresh packet initialises only its slot: it is created for every `send()`/`recv()`
+/// future, most of which never wait, and a future is moved (copied) at least once before
+/// it is polled, so its unused parts are left uninitialised.
 pub(crate) struct Packet<T> {
-    waiter: WaiterRef,
-    case: usize,
     slot: UnsafeCell<Option<T>>,
+    /// The waiter this packet belongs to and which case of it this is; written by
+    /// [`bind`](Self::bind) before the packet is registered, read only afterwards.
+    meta: UnsafeCell<MaybeUninit<(*const Waiter, usize)>>,
+    _pin: PhantomPinned,
 }
 
-// SAFETY: a packet moves values of type `T` between threads (so `T: Send` is required) and
-// the slot is only accessed by one party at a time, as the state protocol above decides.
+// SAFETY: a packet moves values of type `T` between threads (so `T: Send` is required);
+// its cells are only accessed by one party at a time, as the state protocol decides, and
+// the waiter it points to is `Sync`.
 unsafe impl<T: Send> Send for Packet<T> {}
-// SAFETY: as above: shared references only ever give exclusive slot access to the one party
-// the state word designates.
+// SAFETY: as above.
 unsafe impl<T: Send> Sync for Packet<T> {}
 
 impl<T> fmt::Debug for Packet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Packet")
-            .field("waiter", self.waiter())
-            .field("case", &self.case)
-            .finish_non_exhaustive()
+        f.debug_struct("Packet").finish_non_exhaustive()
     }
 }
 
 impl<T> Packet<T> {
-    /// A packet with its own waiter (a plain send or receive), holding `value`.
-    pub(crate) fn own(waiter: Waiter, value: Option<T>) -> Arc<Self> {
-        Arc::new(Packet {
-            waiter: WaiterRef::Own(waiter),
-            case: 0,
+    /// A packet holding `value` (a send's value, or `None` for a receive).
+    #[inline(always)]
+    pub(crate) fn new(value: Option<T>) -> Self {
+        Packet {
             slot: UnsafeCell::new(value),
-        })
-    }
-
-    /// A packet for case `case` of a select sharing `waiter`.
-    pub(crate) fn shared(waiter: &Arc<Waiter>, case: usize, value: Option<T>) -> Arc<Self> {
-        Arc::new(Packet {
-            waiter: WaiterRef::Shared(waiter.clone()),
-            case,
-            slot: UnsafeCell::new(value),
-        })
-    }
-
-    #[inline]
-    pub(crate) fn waiter(&self) -> &Waiter {
-        match &self.waiter {
-            WaiterRef::Own(w) => w,
-            WaiterRef::Shared(w) => w,
+            meta: UnsafeCell::new(MaybeUninit::uninit()),
+            _pin: PhantomPinned,
         }
     }
 
+    /// Owner side, before registering: tie this packet to case `case` of `waiter`.
+    ///
+    /// # Safety
+    /// The packet is not registered anywhere; `waiter` outlives every registration of it.
     #[inline]
-    pub(crate) fn case(&self) -> usize {
-        self.case
+    pub(crate) unsafe fn bind(&self, waiter: &Waiter, case: usize) {
+        // SAFETY: not shared (the caller's obligation).
+        self.meta.with_mut(|m| unsafe {
+            (*m).write((waiter as *const Waiter, case));
+        });
+    }
+
+    /// The waiter this packet belongs to.
+    ///
+    /// # Safety
+    /// The packet was bound and is registered (or its owner is asking): the waiter is alive.
+    #[inline]
+    pub(crate) unsafe fn waiter(&self) -> &Waiter {
+        // SAFETY: bound before registration (the caller's obligation), read-only while
+        // registered; the waiter outlives the registration.
+        unsafe { &*self.meta.with(|m| (*m).assume_init().0) }
+    }
+
+    /// Which case of its waiter this packet is.
+    ///
+    /// # Safety
+    /// As for [`waiter`](Self::waiter).
+    #[inline]
+    pub(crate) unsafe fn case(&self) -> usize {
+        // SAFETY: as in `waiter`.
+        unsafe { self.meta.with(|m| (*m).assume_init().1) }
     }
 
     /// Takes the value out of the slot.
     ///
     /// # Safety
     /// The caller has exclusive access to the slot under the protocol: it won the claim on
-    /// this packet's waiter (and has not finished it yet), or it is the owner and observed
-    /// `DONE` or won the abort, or the packet is not yet shared.
+    /// this packet's waiter (and has not finished it yet), or it is the owner and the packet
+    /// is not registered, or it observed `DONE` or won the abort.
+    #[inline]
     pub(crate) unsafe fn take(&self) -> Option<T> {
         // SAFETY: exclusive access is the caller's obligation (see above).
         self.slot.with_mut(|p| unsafe { (*p).take() })
@@ -420,8 +656,18 @@ impl<T> Packet<T> {
     ///
     /// # Safety
     /// As for [`take`](Self::take).
+    #[inline]
     pub(crate) unsafe fn put(&self, value: T) {
         // SAFETY: exclusive access is the caller's obligation (see above).
         self.slot.with_mut(|p| unsafe { *p = Some(value) })
+    }
+
+    /// Whether the slot holds a value.
+    ///
+    /// # Safety
+    /// As for [`take`](Self::take).
+    pub(crate) unsafe fn is_full(&self) -> bool {
+        // SAFETY: exclusive access is the caller's obligation (see above).
+        self.slot.with(|p| unsafe { (*p).is_some() })
     }
 }

@@ -1,74 +1,128 @@
 //! Channel flavors: where buffered values live.
 //!
 //! All three flavors share one protocol (the channel lock, the waiter queues and direct
-//! hand-off in [`chan`](crate::chan)); they differ only in their buffer, which is always
+//! hand-off in [`chan`](crate::chan)); they differ only in their storage, which is always
 //! accessed with the channel lock held:
 //!
 //! * [`array`]: `bounded(n)` with `n > 0`, a fixed ring of `n` slots allocated up front;
 //! * [`list`]: `unbounded()`, a queue of fixed-size blocks that grows a block at a time and
 //!   frees blocks as they drain (no large copies when it grows, memory returned when it
 //!   shrinks);
-//! * [`zero`]: `rendezvous()` (= `bounded(0)`), no buffer at all: every value goes straight
+//! * [`zero`]: `rendezvous()` (= `bounded(0)`), no storage at all: every value goes straight
 //!   from a sender to a receiver.
+//!
+//! [`Buffer`] keeps the length and the capacity itself, so the checks every operation makes
+//! (is there a value, is there room, the readiness hint) need no dispatch on the flavor;
+//! only the storage access does.
 
 pub(crate) mod array;
 pub(crate) mod list;
 pub(crate) mod zero;
 
-/// The buffer of a channel, by flavor.
-pub(crate) enum Buffer<T> {
+use crate::chan::{RECV_READY, SEND_READY};
+
+/// The storage of a channel, by flavor.
+enum Store<T> {
     Array(array::Ring<T>),
     List(list::Blocks<T>),
     Zero(zero::Zero),
 }
 
+/// The buffer of a channel: its storage, with the length and capacity.
+pub(crate) struct Buffer<T> {
+    len: usize,
+    /// `usize::MAX` for unbounded.
+    cap: usize,
+    store: Store<T>,
+}
+
 impl<T> Buffer<T> {
+    /// A buffer for `bounded(cap)` (`Some(0)`: rendezvous) or `unbounded()` (`None`).
+    pub(crate) fn new(cap: Option<usize>) -> Self {
+        let (cap, store) = match cap {
+            None => (usize::MAX, Store::List(list::Blocks::new())),
+            Some(0) => (0, Store::Zero(zero::Zero)),
+            Some(n) => (n, Store::Array(array::Ring::new(n))),
+        };
+        Buffer { len: 0, cap, store }
+    }
+
     /// Appends a value, or gives it back if the buffer is full.
     #[inline]
     pub(crate) fn push(&mut self, value: T) -> Result<(), T> {
-        match self {
-            Buffer::Array(b) => b.push(value),
-            Buffer::List(b) => {
-                b.push(value);
-                Ok(())
-            }
-            Buffer::Zero(_) => Err(value),
+        if self.len == self.cap {
+            return Err(value);
         }
+        match &mut self.store {
+            Store::Array(b) => b.push(value),
+            Store::List(b) => b.push(value),
+            Store::Zero(_) => unreachable!("a rendezvous buffer has no room"),
+        }
+        self.len += 1;
+        Ok(())
     }
 
     /// Removes the oldest value.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
-        match self {
-            Buffer::Array(b) => b.pop(),
-            Buffer::List(b) => b.pop(),
-            Buffer::Zero(_) => None,
+        if self.len == 0 {
+            return None;
         }
+        self.len -= 1;
+        Some(match &mut self.store {
+            Store::Array(b) => b.pop(),
+            Store::List(b) => b.pop(),
+            Store::Zero(_) => unreachable!("a rendezvous buffer holds no value"),
+        })
     }
 
-    /// Whether a push would succeed.
-    pub(crate) fn has_room(&self) -> bool {
-        match self {
-            Buffer::Array(b) => b.has_room(),
-            Buffer::List(_) => true,
-            Buffer::Zero(_) => false,
-        }
+    /// Which of a push (`SEND_READY`) and a pop (`RECV_READY`) would succeed.
+    #[inline]
+    pub(crate) fn readiness(&self) -> u8 {
+        (u8::from(self.len > 0) * RECV_READY) | (u8::from(self.len < self.cap) * SEND_READY)
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        match self {
-            Buffer::Array(b) => b.len(),
-            Buffer::List(b) => b.len(),
-            Buffer::Zero(_) => 0,
-        }
+        self.len
     }
 
     /// Takes every buffered value out (to drop them outside the channel lock).
     pub(crate) fn drain(&mut self) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.len());
+        let mut out = Vec::with_capacity(self.len);
         while let Some(v) = self.pop() {
             out.push(v);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_respects_capacity_and_order() {
+        for cap in [Some(2), None] {
+            let mut b = Buffer::new(cap);
+            assert_eq!(b.readiness(), SEND_READY);
+            assert_eq!(b.push(1), Ok(()));
+            assert_eq!(b.push(2), Ok(()));
+            assert_eq!(b.push(3).is_err(), cap.is_some());
+            assert_eq!(b.pop(), Some(1));
+            assert_eq!(b.push(4), Ok(()));
+            assert_eq!(b.pop(), Some(2));
+            if cap.is_none() {
+                assert_eq!(b.pop(), Some(3));
+            }
+            assert_eq!(b.readiness(), RECV_READY | SEND_READY);
+            assert_eq!(b.pop(), Some(4));
+            assert_eq!(b.pop(), None);
+            assert_eq!(b.len(), 0);
+        }
+        let mut z = Buffer::<u8>::new(Some(0));
+        assert_eq!(z.push(1), Err(1));
+        assert_eq!(z.pop(), None);
+        assert_eq!(z.readiness(), 0);
     }
 }
