@@ -12,6 +12,12 @@
 //! * `blocking_mutex_uncontended`: one lock + unlock per iteration (`lock_blocking` vs std vs
 //!   parking_lot); `blocking_mutex_2threads`: 2 threads x 50,000 lock / increment / unlock.
 //!
+//! The multi-task workloads run 4 tasks (64 for `semaphore`) on 2 workers, and whether two of
+//! them actually run at the same time depends on where tokio places them, so one contestant's
+//! time can move between runs: a lock whose tasks happen to run one after the other does no
+//! contended work at all (goro's `mutex` and `rwmutex` then take about 1.3 ms, against about
+//! 2 ms and 4 ms when they overlap). Compare ratios within one run, and re-run when in doubt.
+//!
 //! Run: `cargo bench --bench sync -- --warm-up-time 1 --measurement-time 3`.
 
 #![allow(missing_docs)] // `criterion_group!` generates an undocumented function.

@@ -76,6 +76,10 @@ impl<T> Value<T> {
     /// let v = goro_sync::atomic::Value::new(std::sync::Arc::new(1));
     /// assert_eq!(*v.load(), 1);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn new(value: Arc<T>) -> Self {
         Value {
             current: RwLock::new(value),
@@ -90,6 +94,10 @@ impl<T> Value<T> {
     /// let v = goro_sync::atomic::Value::new(std::sync::Arc::new("a"));
     /// assert_eq!(*v.load(), "a");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn load(&self) -> Arc<T> {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
     }
@@ -103,6 +111,10 @@ impl<T> Value<T> {
     /// v.store(std::sync::Arc::new(2));
     /// assert_eq!(*v.load(), 2);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn store(&self, value: Arc<T>) {
         drop(self.swap(value));
     }
@@ -117,6 +129,10 @@ impl<T> Value<T> {
     /// assert_eq!(*v.swap(Arc::new(2)), 1);
     /// assert_eq!(*v.load(), 2);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn swap(&self, value: Arc<T>) -> Arc<T> {
         let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
         std::mem::replace(&mut *guard, value)
@@ -140,6 +156,10 @@ impl<T> Value<T> {
     /// # Errors
     ///
     /// `Err(actual)` when the current value is not `current`.
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn compare_and_swap(&self, current: &Arc<T>, new: Arc<T>) -> Result<Arc<T>, Arc<T>> {
         let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
         if Arc::ptr_eq(&guard, current) {
@@ -157,6 +177,10 @@ impl<T> Value<T> {
     /// let v = goro_sync::atomic::Value::new(std::sync::Arc::new(4));
     /// assert_eq!(*v.into_inner(), 4);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn into_inner(self) -> Arc<T> {
         self.current.into_inner().unwrap_or_else(|e| e.into_inner())
     }

@@ -1,4 +1,4 @@
-//! `Cond`: Go's `sync.Cond`, paired with this crate's [`Mutex`].
+//! `Cond`: Go's `sync.Cond`, paired with this crate's [`Mutex`](crate::Mutex).
 //!
 //! A [`Notify`] list. `wait` registers the waiter *before* it unlocks the mutex, so a
 //! `signal` sent by anyone who takes the mutex after that point finds it in the list.
@@ -50,8 +50,13 @@ impl Cond {
     ///
     /// ```
     /// let cond = goro_sync::Cond::new();
+    /// assert_eq!(cond.waiters(), 0);
     /// cond.signal(); // nobody waits: nothing happens
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn new() -> Self {
         Cond {
             waiters: Notify::new(),
@@ -84,11 +89,16 @@ impl Cond {
     /// });
     /// ```
     ///
+    /// # Panics
+    ///
+    /// Never panics.
+    ///
     /// # Cancel safety
     ///
-    /// Dropping the future while it waits for the signal leaves the mutex unlocked (the guard
-    /// was given up); a signal it had already received is passed to the next waiter. Dropping
-    /// it while it re-locks behaves like dropping [`Mutex::lock`](crate::Mutex::lock).
+    /// Cancel safe: dropping the future while it waits for the signal leaves the mutex unlocked
+    /// (the guard was given up when `wait` was called); a signal it had already received is
+    /// passed to the next waiter. Dropping it while it re-locks behaves like dropping
+    /// [`Mutex::lock`](crate::Mutex::lock).
     pub async fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let mutex = MutexGuard::mutex(&guard);
         let notified = Notified {
@@ -114,21 +124,44 @@ impl Cond {
     ///         let _g = m.lock_blocking(); // waits until `wait_blocking` unlocks
     ///         cond.signal();
     ///     });
-    ///     let _g = cond.wait_blocking(g);
+    ///     let g = cond.wait_blocking(g);
+    ///     assert!(m.try_lock().is_none(), "the mutex is locked again on return");
+    ///     drop(g);
     /// });
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics. Meant for plain threads: inside an async task it would block the worker
+    /// thread.
     pub fn wait_blocking<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         block_on(self.wait(guard))
     }
 
-    /// Wakes the longest-waiting waiter, if any (Go's `Signal`).
+    /// Wakes the longest-waiting waiter, if any (Go's `Signal`). A signal with nobody waiting
+    /// is not remembered.
     ///
     /// # Examples
     ///
     /// ```
-    /// let cond = goro_sync::Cond::new();
-    /// cond.signal();
+    /// use goro_sync::{Cond, Mutex};
+    /// use std::{future::Future, pin::pin, task::Context};
+    ///
+    /// let (m, cond) = (Mutex::new(()), Cond::new());
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// let mut first = pin!(cond.wait(m.lock_blocking()));
+    /// assert!(first.as_mut().poll(&mut cx).is_pending());
+    /// let mut second = pin!(cond.wait(m.lock_blocking()));
+    /// assert!(second.as_mut().poll(&mut cx).is_pending());
+    /// cond.signal(); // wakes `first` only
+    /// assert_eq!(cond.waiters(), 1);
+    /// assert!(second.as_mut().poll(&mut cx).is_pending());
+    /// assert!(first.as_mut().poll(&mut cx).is_ready());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn signal(&self) {
         self.waiters.notify_one();
     }
@@ -138,9 +171,29 @@ impl Cond {
     /// # Examples
     ///
     /// ```
-    /// let cond = goro_sync::Cond::new();
+    /// use goro_sync::{Cond, Mutex};
+    /// use std::{future::Future, pin::pin, task::Context};
+    ///
+    /// let (m, cond) = (Mutex::new(()), Cond::new());
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// let mut first = pin!(cond.wait(m.lock_blocking()));
+    /// assert!(first.as_mut().poll(&mut cx).is_pending());
+    /// let mut second = pin!(cond.wait(m.lock_blocking()));
+    /// assert!(second.as_mut().poll(&mut cx).is_pending());
     /// cond.broadcast();
+    /// assert_eq!(cond.waiters(), 0);
+    /// let g = match first.as_mut().poll(&mut cx) {
+    ///     std::task::Poll::Ready(g) => g,
+    ///     std::task::Poll::Pending => unreachable!("woken and the mutex is free"),
+    /// };
+    /// assert!(second.as_mut().poll(&mut cx).is_pending(), "woken, waits for the mutex");
+    /// drop(g);
+    /// assert!(second.as_mut().poll(&mut cx).is_ready());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn broadcast(&self) {
         self.waiters.notify_all();
     }
@@ -150,8 +203,18 @@ impl Cond {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(goro_sync::Cond::new().waiters(), 0);
+    /// use std::{future::Future, pin::pin, task::Context};
+    /// let (m, cond) = (goro_sync::Mutex::new(()), goro_sync::Cond::new());
+    /// assert_eq!(cond.waiters(), 0);
+    /// let mut wait = pin!(cond.wait(m.lock_blocking()));
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// assert!(wait.as_mut().poll(&mut cx).is_pending());
+    /// assert_eq!(cond.waiters(), 1);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn waiters(&self) -> usize {
         self.waiters.waiting()
     }
@@ -182,7 +245,10 @@ impl Future for Notified<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        this.cond.waiters.poll_wait(cx, &mut this.key, || true)
+        this.cond
+            .waiters
+            .poll_wait(cx, &mut this.key, || true)
+            .map(|_| ())
     }
 }
 

@@ -78,8 +78,12 @@ impl<E: Send + 'static> ErrGroup<E> {
     ///
     /// ```
     /// let g: goro_sync::ErrGroup<std::io::Error> = goro_sync::ErrGroup::new();
-    /// assert!(goro_executor::block_on(g.wait()).is_ok());
+    /// assert!(goro_executor::block_on(g.wait()).is_ok(), "no work: no error");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn new() -> Self {
         ErrGroup {
             shared: Arc::new(Shared {
@@ -103,8 +107,28 @@ impl<E: Send + 'static> ErrGroup<E> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering::SeqCst}};
+    /// goro_executor::block_on(async {
+    ///     let mut g: goro_sync::ErrGroup<()> = goro_sync::ErrGroup::new();
+    ///     g.set_limit(2);
+    ///     let (inside, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    ///     for _ in 0..8 {
+    ///         let (inside, max) = (inside.clone(), max.clone());
+    ///         g.go(async move {
+    ///             max.fetch_max(inside.fetch_add(1, SeqCst) + 1, SeqCst);
+    ///             goro_executor::yield_now().await;
+    ///             inside.fetch_sub(1, SeqCst);
+    ///             Ok(())
+    ///         });
+    ///     }
+    ///     g.wait().await.unwrap();
+    ///     assert!(max.load(SeqCst) <= 2, "never more than the limit at once");
+    /// });
+    /// ```
+    ///
+    /// ```should_panic
     /// let mut g: goro_sync::ErrGroup<()> = goro_sync::ErrGroup::new();
-    /// g.set_limit(4);
+    /// g.set_limit(0); // panics: no work could ever start
     /// ```
     ///
     /// # Panics
@@ -176,6 +200,10 @@ impl<E: Send + 'static> ErrGroup<E> {
     /// # Errors
     ///
     /// The first error returned by a task of the group.
+    ///
+    /// # Panics
+    ///
+    /// Never panics (a panicking task counts as finished without error).
     ///
     /// # Cancel safety
     ///

@@ -38,11 +38,13 @@
 //!
 //! # How it works
 //!
-//! `Mutex`, `RwMutex`, `Semaphore`, `OnceCell` and `Once` share one batch semaphore with a FIFO
-//! waiter queue (`batch.rs`, `queue.rs`); `WaitGroup` and `Cond` use a notification list on the
-//! same queue. Every wait in the crate starts and ends in that queue. All futures are `Unpin`
-//! and cancellation-safe: dropping one never leaves a lock held, permits lost, or a waiter
-//! stuck.
+//! `Mutex`, `Semaphore`, `OnceCell` and `Once` share one batch semaphore with a FIFO waiter
+//! queue (`batch.rs`, `queue.rs`): Go's barging mutex with its starvation mode for `Mutex`, FIFO
+//! hand-off for the others. `WaitGroup` and `Cond` use a notification list on the same queue;
+//! `RwMutex` combines a mutex for its writers, an atomic reader count and two notification
+//! lists, after Go's `sync.RWMutex` (`rwmutex.rs`). Every wait in the crate starts and ends in
+//! that queue. All futures are `Unpin` and cancellation-safe: dropping one never leaves a lock
+//! held, permits lost, or a waiter stuck.
 
 pub mod atomic;
 mod batch;

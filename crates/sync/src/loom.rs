@@ -5,9 +5,21 @@
 //! arrangement as tokio's `src/loom/mod.rs`).
 
 #[cfg(loom)]
-pub(crate) use loom::sync::{atomic::AtomicUsize, Mutex, MutexGuard, RwLock};
+pub(crate) use loom::{
+    hint::spin_loop,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize},
+        Mutex, MutexGuard, RwLock,
+    },
+};
 #[cfg(not(loom))]
-pub(crate) use std::sync::{atomic::AtomicUsize, Mutex, MutexGuard, RwLock};
+pub(crate) use std::{
+    hint::spin_loop,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize},
+        Mutex, MutexGuard, RwLock,
+    },
+};
 
 /// Locks `m`, ignoring poisoning: the crate's internal locks only guard bookkeeping that is
 /// never left half-updated by a panic (no user code runs while they are held).

@@ -7,10 +7,15 @@
 //!
 //! * **Uncontended**, `lock` is one compare-and-swap (`1 permit, no flags` -> `0`) and unlock is
 //!   one compare-and-swap back, the same cost as `parking_lot::Mutex`.
+//! * **Spinning** (Go's, `std`'s): a locker that finds the mutex held spins a few hundred
+//!   nanoseconds, watching for the unlock, before it queues (not on a single CPU, where the
+//!   holder could not run meanwhile). `lock_blocking` then also yields its
+//!   time slice a few times before it parks the thread (as `parking_lot` does).
 //! * **Normal mode** (Go's): waiters queue in FIFO order; an unlock puts the permit back and wakes
 //!   the front waiter, which then competes with newly arriving lockers. Arrivals are already
 //!   running, so they often win; that keeps throughput high, since a lock can be taken many times
-//!   in a row without a context switch.
+//!   in a row without a context switch. While a woken waiter is on its way, further unlocks wake
+//!   nobody and cost one compare-and-swap (Go's `mutexWoken`).
 //! * **Starvation mode** (Go's): a woken waiter that loses after having waited more than 1 ms
 //!   switches the mutex to direct hand-off. Every unlock then passes ownership to the front
 //!   waiter, and arrivals queue behind it. The waiter that receives the lock switches back to
@@ -18,12 +23,16 @@
 //!   overtaken for more than about a millisecond's worth of lock turns.
 //! * **Cancellation**: a dropped `lock()` future leaves the queue; if it had been handed the lock
 //!   meanwhile, it unlocks (handing it on), and if it had been woken it passes the wake-up on.
-//! * **Blocking**: `lock_blocking` polls the same future with a thread-parking waker.
+//! * **Blocking**: after spinning and yielding, `lock_blocking` polls the same future as `lock`
+//!   with a thread-parking waker, so both kinds of waiter share one queue.
 //!
 //! The data lives in an `UnsafeCell`; a guard exists only while its holder owns the permit, so
 //! at most one guard exists at a time.
 
-use crate::{batch::RawSemaphore, block::block_on};
+use crate::{
+    batch::{Policy, RawSemaphore},
+    block::block_on,
+};
 use std::{
     cell::UnsafeCell,
     fmt,
@@ -35,9 +44,9 @@ use std::{
     task::{Context, Poll},
 };
 
-/// Attempts of `lock_blocking` before it parks the thread.
-/// (Under loom, one spin keeps the path modelled without multiplying the interleavings.)
-const SPIN_LIMIT: u32 = if cfg!(loom) { 1 } else { 16 };
+/// Time slices `lock_blocking` gives up before it parks (none under loom, whose threads are not
+/// scheduled by the OS).
+const BLOCKING_YIELDS: u32 = if cfg!(loom) { 0 } else { 6 };
 
 /// A mutual-exclusion lock around a `T`, like Go's `sync.Mutex`, usable from async code
 /// ([`lock`](Mutex::lock)) and from plain threads ([`lock_blocking`](Mutex::lock_blocking)).
@@ -58,6 +67,10 @@ const SPIN_LIMIT: u32 = if cfg!(loom) { 1 } else { 16 };
 /// use std::sync::Arc;
 ///
 /// let counter = Arc::new(Mutex::new(0));
+/// let held = counter.try_lock().expect("nobody holds it yet");
+/// assert!(counter.try_lock().is_none(), "one holder at a time");
+/// drop(held);
+///
 /// let threads: Vec<_> = (0..4)
 ///     .map(|_| {
 ///         let counter = Arc::clone(&counter);
@@ -93,11 +106,16 @@ impl<T> Mutex<T> {
     ///
     /// ```
     /// let m = goro_sync::Mutex::new(5);
+    /// assert!(!m.is_locked());
     /// assert_eq!(*m.try_lock().unwrap(), 5);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn new(value: T) -> Self {
         Mutex {
-            sem: RawSemaphore::new(1, true),
+            sem: RawSemaphore::new(1, Policy::Barging),
             data: UnsafeCell::new(value),
         }
     }
@@ -111,6 +129,10 @@ impl<T> Mutex<T> {
     /// m.lock_blocking().push_str("ro");
     /// assert_eq!(m.into_inner(), "goro");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn into_inner(self) -> T {
         self.data.into_inner()
     }
@@ -120,8 +142,8 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks the mutex, waiting (asynchronously) until it is available.
     ///
     /// When the lock is free and nobody is starving in the queue this completes on the first
-    /// poll. Otherwise the task queues in FIFO order (see the type docs for Go's normal and
-    /// starvation modes).
+    /// poll. Otherwise the task spins briefly, then queues in FIFO order (see the type docs for
+    /// Go's normal and starvation modes).
     ///
     /// # Examples
     ///
@@ -129,10 +151,17 @@ impl<T: ?Sized> Mutex<T> {
     /// use goro_sync::Mutex;
     /// futures::executor::block_on(async {
     ///     let m = Mutex::new(vec![1]);
-    ///     m.lock().await.push(2);
+    ///     let mut g = m.lock().await;
+    ///     g.push(2);
+    ///     assert!(m.try_lock().is_none(), "held by `g`");
+    ///     drop(g);
     ///     assert_eq!(*m.lock().await, [1, 2]);
     /// });
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Polling the returned future again after it completed panics.
     ///
     /// # Cancel safety
     ///
@@ -147,40 +176,60 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Locks the mutex, blocking the current thread until it is available.
     ///
-    /// Waits in the same FIFO queue as [`lock`](Mutex::lock). Meant for plain threads; inside an
-    /// async task it would block the worker thread, prefer `lock().await` there.
+    /// Spins, yields a few times, then parks in the same FIFO queue as
+    /// [`lock`](Mutex::lock). Meant for plain threads; inside an async task it would block the
+    /// worker thread, prefer `lock().await` there.
     ///
     /// # Examples
     ///
     /// ```
-    /// let m = goro_sync::Mutex::new(1);
-    /// *m.lock_blocking() += 1;
+    /// use goro_sync::Mutex;
+    /// use std::sync::Arc;
+    ///
+    /// let m = Arc::new(Mutex::new(1));
+    /// let g = m.lock_blocking();
+    /// let m2 = Arc::clone(&m);
+    /// let t = std::thread::spawn(move || *m2.lock_blocking() += 1); // waits for `g`
+    /// assert_eq!(*g, 1);
+    /// drop(g);
+    /// t.join().unwrap();
     /// assert_eq!(*m.lock_blocking(), 2);
     /// ```
     ///
     /// # Panics
     ///
-    /// Deadlocks (never returns) if the current thread already holds the lock, as with Go.
+    /// Never panics. It never returns (a deadlock, as in Go) if the current thread already
+    /// holds the lock.
+    #[inline]
     pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
-        // Like Go (and std), spin briefly before parking: a thread that holds the lock for a
-        // short critical section usually releases it within a few hundred cycles, and parking
-        // costs a system call on each side. Bounded, and skipped in starvation mode (where
-        // `try_lock` cannot succeed).
-        for spin in 0..SPIN_LIMIT {
-            if let Some(guard) = self.try_lock() {
-                return guard;
-            }
+        match self.try_lock() {
+            Some(guard) => guard,
+            None => self.lock_blocking_slow(),
+        }
+    }
+
+    #[cold]
+    fn lock_blocking_slow(&self) -> MutexGuard<'_, T> {
+        // A thread about to park first spins, then yields its time slice a few times (as
+        // `parking_lot` does): parking costs a system call on each side, and on a loaded
+        // machine the holder may just need the CPU to finish. Skipped in starvation mode.
+        if self.sem.spin_acquire(1) {
+            return MutexGuard::new(self);
+        }
+        for _ in 0..BLOCKING_YIELDS {
             if self.sem.handoff() {
                 break;
             }
-            for _ in 0..(1 << spin.min(4)) {
-                std::hint::spin_loop();
+            std::thread::yield_now();
+            if let Some(guard) = self.try_lock() {
+                return guard;
             }
         }
         block_on(self.lock())
     }
 
-    /// Locks the mutex if it is free right now and no starving waiter is entitled to it first.
+    /// Locks the mutex if it is free right now and no starving waiter is entitled to it first;
+    /// `None` otherwise. Never waits.
     ///
     /// # Examples
     ///
@@ -191,6 +240,11 @@ impl<T: ?Sized> Mutex<T> {
     /// drop(g);
     /// assert!(m.try_lock().is_some());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
+    #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         self.sem.try_acquire_one().then(|| MutexGuard::new(self))
     }
@@ -204,6 +258,10 @@ impl<T: ?Sized> Mutex<T> {
     /// *m.get_mut() = 7;
     /// assert_eq!(*m.lock_blocking(), 7);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
     }
@@ -219,6 +277,10 @@ impl<T: ?Sized> Mutex<T> {
     /// drop(g);
     /// assert!(!m.is_locked());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn is_locked(&self) -> bool {
         self.sem.available() == 0
     }
@@ -236,11 +298,16 @@ impl<T: ?Sized> Mutex<T> {
     /// futures::executor::block_on(async {
     ///     let m = Arc::new(Mutex::new(0));
     ///     let mut guard = m.lock_owned().await;
+    ///     assert!(m.try_lock().is_none(), "held by the owned guard");
     ///     let t = std::thread::spawn(move || *guard += 1);
     ///     t.join().unwrap();
     ///     assert_eq!(*m.lock().await, 1);
     /// });
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Polling the returned future again after it completed panics.
     ///
     /// # Cancel safety
     ///
@@ -262,7 +329,12 @@ impl<T: ?Sized> Mutex<T> {
     /// let g = m.try_lock_owned().unwrap();
     /// assert!(m.try_lock_owned().is_none());
     /// drop(g);
+    /// assert!(m.try_lock_owned().is_some());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn try_lock_owned(self: &Arc<Self>) -> Option<OwnedMutexGuard<T>> {
         self.sem.try_acquire_one().then(|| OwnedMutexGuard {
             mutex: Arc::clone(self),
@@ -270,6 +342,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Releases the permit; called by guards.
+    #[inline]
     fn unlock(&self) {
         self.sem.release_one();
     }
@@ -299,6 +372,23 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 }
 
 /// The future returned by [`Mutex::lock`].
+///
+/// # Examples
+///
+/// ```
+/// use std::{future::Future, pin::Pin, task::{Context, Poll}};
+/// let m = goro_sync::Mutex::new(0);
+/// let held = m.try_lock().unwrap();
+/// let mut fut = m.lock();
+/// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+/// assert!(Pin::new(&mut fut).poll(&mut cx).is_pending(), "waits for `held`");
+/// drop(held);
+/// assert!(matches!(Pin::new(&mut fut).poll(&mut cx), Poll::Ready(_)));
+/// ```
+///
+/// # Panics
+///
+/// Polling it again after it completed panics.
 ///
 /// # Cancel safety
 ///
@@ -342,6 +432,22 @@ impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
 }
 
 /// The future returned by [`Mutex::lock_owned`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// let m = Arc::new(goro_sync::Mutex::new(0));
+/// let fut = m.lock_owned(); // 'static: can be moved into a spawned task
+/// let guard = futures::executor::block_on(fut);
+/// assert!(m.try_lock().is_none());
+/// drop(guard);
+/// assert!(m.try_lock().is_some());
+/// ```
+///
+/// # Panics
+///
+/// Polling it again after it completed panics.
 ///
 /// # Cancel safety
 ///
@@ -442,6 +548,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.mutex.unlock();
     }
@@ -477,6 +584,20 @@ pub struct OwnedMutexGuard<T: ?Sized> {
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
     /// The `Arc` of the mutex this guard locks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(goro_sync::Mutex::new(()));
+    /// let g = m.try_lock_owned().unwrap();
+    /// assert!(Arc::ptr_eq(goro_sync::OwnedMutexGuard::mutex(&g), &m));
+    /// assert!(goro_sync::OwnedMutexGuard::mutex(&g).is_locked());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn mutex(guard: &Self) -> &Arc<Mutex<T>> {
         &guard.mutex
     }
@@ -515,9 +636,22 @@ impl<T: ?Sized> Mutex<T> {
     /// # Examples
     ///
     /// ```
+    /// use std::{future::Future, pin::Pin, task::Context};
     /// let m = goro_sync::Mutex::new(());
     /// assert_eq!(m.waiters(), 0);
+    /// let held = m.try_lock().unwrap();
+    /// let mut fut = m.lock();
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
+    /// assert_eq!(m.waiters(), 1);
+    /// drop(fut); // a cancelled waiter leaves the queue
+    /// assert_eq!(m.waiters(), 0);
+    /// # drop(held);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn waiters(&self) -> usize {
         self.sem.waiting()
     }
@@ -528,8 +662,13 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// ```
     /// let m = goro_sync::Mutex::new(());
-    /// assert!(!m.is_starving());
+    /// let _g = m.lock_blocking();
+    /// assert!(!m.is_starving(), "only a waiter that waited over 1 ms starts it");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn is_starving(&self) -> bool {
         self.sem.handoff()
     }

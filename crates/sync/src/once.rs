@@ -7,7 +7,10 @@
 //! dropped, the permit goes back and the next queued caller runs *its* initialiser, so the cell
 //! is never stuck half-initialised.
 
-use crate::{batch::RawSemaphore, block::block_on};
+use crate::{
+    batch::{Policy, RawSemaphore},
+    block::block_on,
+};
 use std::{
     fmt,
     future::Future,
@@ -50,10 +53,14 @@ impl<T> OnceCell<T> {
     /// let cell = goro_sync::OnceCell::<u8>::new();
     /// assert!(cell.get().is_none());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn new() -> Self {
         OnceCell {
             value: OnceLock::new(),
-            init: RawSemaphore::new(1, false),
+            init: RawSemaphore::new(1, Policy::Fair),
         }
     }
 
@@ -67,6 +74,10 @@ impl<T> OnceCell<T> {
     /// cell.get_or_init_blocking(|| 3);
     /// assert_eq!(cell.get(), Some(&3));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn get(&self) -> Option<&T> {
         self.value.get()
     }
@@ -165,6 +176,7 @@ impl<T> OnceCell<T> {
     /// ```
     /// let cell = goro_sync::OnceCell::new();
     /// assert_eq!(*cell.get_or_init_blocking(|| 5), 5);
+    /// assert_eq!(*cell.get_or_init_blocking(|| 6), 5, "already set");
     /// ```
     ///
     /// # Panics
@@ -185,7 +197,12 @@ impl<T> OnceCell<T> {
     /// let cell = goro_sync::OnceCell::new();
     /// cell.get_or_init_blocking(|| 'x');
     /// assert_eq!(cell.into_inner(), Some('x'));
+    /// assert_eq!(goro_sync::OnceCell::<char>::new().into_inner(), None);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn into_inner(self) -> Option<T> {
         self.value.into_inner()
     }
@@ -277,6 +294,10 @@ impl Once {
     /// ```
     /// assert!(!goro_sync::Once::new().is_completed());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn new() -> Self {
         Once {
             cell: OnceCell::new(),
@@ -289,7 +310,11 @@ impl Once {
     /// # Examples
     ///
     /// ```
+    /// use std::panic::{catch_unwind, AssertUnwindSafe};
+    ///
     /// let once = goro_sync::Once::new();
+    /// let failed = catch_unwind(AssertUnwindSafe(|| once.call_once(|| panic!("boom"))));
+    /// assert!(failed.is_err() && !once.is_completed(), "a panicking call does not count");
     /// let mut n = 0;
     /// once.call_once(|| n += 1);
     /// once.call_once(|| n += 1);
@@ -311,8 +336,11 @@ impl Once {
     /// ```
     /// futures::executor::block_on(async {
     ///     let once = goro_sync::Once::new();
-    ///     once.call_once_async(|| async { println!("init") }).await;
+    ///     let runs = std::cell::Cell::new(0);
+    ///     once.call_once_async(|| async { runs.set(runs.get() + 1) }).await;
+    ///     once.call_once_async(|| async { unreachable!("completed already") }).await;
     ///     assert!(once.is_completed());
+    ///     assert_eq!(runs.get(), 1);
     /// });
     /// ```
     ///
@@ -322,7 +350,9 @@ impl Once {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future while it runs the initialiser leaves the `Once` incomplete.
+    /// Cancel safe: dropping the future while it waits for another caller's closure only stops
+    /// waiting; dropping it while its own closure's future runs leaves the `Once` incomplete,
+    /// and the next caller runs its closure.
     pub async fn call_once_async<F, Fut>(&self, f: F)
     where
         F: FnOnce() -> Fut,
@@ -337,9 +367,14 @@ impl Once {
     ///
     /// ```
     /// let once = goro_sync::Once::new();
+    /// assert!(!once.is_completed());
     /// once.call_once(|| {});
     /// assert!(once.is_completed());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn is_completed(&self) -> bool {
         self.cell.get().is_some()
     }

@@ -1,10 +1,12 @@
 //! `Semaphore`: a weighted, FIFO counting semaphore (Go's `golang.org/x/sync/semaphore`).
 //!
 //! A [`RawSemaphore`] in fair mode plus the total number of permits, which bounds what one
-//! acquisition may ask for.
+//! acquisition may ask for. Releases hand permits straight to the queued waiters in FIFO order
+//! (see `batch.rs`); a granted waiter with one of the first 64 keys learns of its grant from a
+//! flag, without taking the queue lock.
 
 use crate::{
-    batch::{RawSemaphore, MAX_PERMITS},
+    batch::{Policy, RawSemaphore, MAX_PERMITS},
     block::block_on,
     loom::AtomicUsize,
 };
@@ -62,11 +64,36 @@ pub struct AcquireError {
 
 impl AcquireError {
     /// The number of permits asked for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(2);
+    /// assert!(sem.acquire_blocking(2).is_ok());
+    /// assert_eq!(sem.acquire_blocking(3).unwrap_err().requested(), 3);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn requested(&self) -> usize {
         self.requested
     }
 
     /// The semaphore's total number of permits when the request was made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(2);
+    /// assert_eq!(sem.acquire_blocking(3).unwrap_err().total(), 2);
+    /// sem.add_permits(1);
+    /// assert!(sem.acquire_blocking(3).is_ok(), "the total grew");
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn total(&self) -> usize {
         self.total
     }
@@ -85,6 +112,17 @@ impl fmt::Display for AcquireError {
 impl Error for AcquireError {}
 
 impl Semaphore {
+    /// The largest number of permits a semaphore can hold in total (`usize::MAX >> 4`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_sync::Semaphore;
+    /// assert_eq!(Semaphore::new(Semaphore::MAX_PERMITS).total_permits(), Semaphore::MAX_PERMITS);
+    /// assert!(std::panic::catch_unwind(|| Semaphore::new(Semaphore::MAX_PERMITS + 1)).is_err());
+    /// ```
+    pub const MAX_PERMITS: usize = MAX_PERMITS;
+
     /// Creates a semaphore holding `permits` permits.
     ///
     /// # Examples
@@ -92,14 +130,16 @@ impl Semaphore {
     /// ```
     /// let sem = goro_sync::Semaphore::new(8);
     /// assert_eq!(sem.available_permits(), 8);
+    /// assert!(sem.try_acquire(8).is_some());
+    /// assert!(sem.try_acquire(9).is_none());
     /// ```
     ///
     /// # Panics
     ///
-    /// If `permits` exceeds `usize::MAX >> 3`.
+    /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
     pub fn new(permits: usize) -> Self {
         Semaphore {
-            sem: RawSemaphore::new(permits, false),
+            sem: RawSemaphore::new(permits, Policy::Fair),
             total: AtomicUsize::new(permits),
         }
     }
@@ -116,9 +156,18 @@ impl Semaphore {
     ///     let sem = goro_sync::Semaphore::new(2);
     ///     let p = sem.acquire(2).await.unwrap();
     ///     assert_eq!(p.num_permits(), 2);
-    ///     assert!(sem.acquire(3).await.is_err());
+    ///     assert!(sem.acquire(3).await.is_err(), "more than the total: fails at once");
     /// });
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// The future resolves to [`AcquireError`] at once if `n` exceeds the total number of
+    /// permits.
+    ///
+    /// # Panics
+    ///
+    /// Polling the returned future again after it completed panics.
     ///
     /// # Cancel safety
     ///
@@ -147,6 +196,10 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`AcquireError`] if `n` exceeds the total number of permits.
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn acquire_blocking(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
         block_on(self.acquire(n))
     }
@@ -162,6 +215,10 @@ impl Semaphore {
     /// drop(p);
     /// assert!(sem.try_acquire(3).is_none(), "more than the total");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn try_acquire(&self, n: usize) -> Option<Permit<'_>> {
         self.sem.try_acquire(n).then(|| Permit { sem: self, n })
     }
@@ -172,6 +229,7 @@ impl Semaphore {
     ///
     /// ```
     /// let sem = goro_sync::Semaphore::new(0);
+    /// assert!(sem.try_acquire(1).is_none());
     /// sem.add_permits(2);
     /// assert_eq!(sem.available_permits(), 2);
     /// assert_eq!(sem.total_permits(), 2);
@@ -179,7 +237,12 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// If the total would exceed `usize::MAX >> 3`.
+    /// If the total would exceed [`Semaphore::MAX_PERMITS`] (the semaphore is left as it was).
+    ///
+    /// ```should_panic
+    /// let sem = goro_sync::Semaphore::new(goro_sync::Semaphore::MAX_PERMITS);
+    /// sem.add_permits(1); // panics
+    /// ```
     pub fn add_permits(&self, n: usize) {
         // AcqRel: orders the new total before the permits become available below.
         let old = self.total.fetch_add(n, Ordering::AcqRel);
@@ -196,9 +259,15 @@ impl Semaphore {
     ///
     /// ```
     /// let sem = goro_sync::Semaphore::new(3);
-    /// let _p = sem.try_acquire(1);
+    /// let p = sem.try_acquire(1);
     /// assert_eq!(sem.available_permits(), 2);
+    /// drop(p);
+    /// assert_eq!(sem.available_permits(), 3);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn available_permits(&self) -> usize {
         self.sem.available()
     }
@@ -210,8 +279,12 @@ impl Semaphore {
     /// ```
     /// let sem = goro_sync::Semaphore::new(3);
     /// let _p = sem.try_acquire(1);
-    /// assert_eq!(sem.total_permits(), 3);
+    /// assert_eq!(sem.total_permits(), 3, "permits in use still count");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn total_permits(&self) -> usize {
         // Acquire: pairs with `add_permits`.
         self.total.load(Ordering::Acquire)
@@ -222,9 +295,21 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
+    /// use std::{future::Future, pin::Pin, task::Context};
     /// let sem = goro_sync::Semaphore::new(1);
     /// assert_eq!(sem.waiters(), 0);
+    /// let mut fut = sem.acquire(1);
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// let held = Pin::new(&mut fut).poll(&mut cx); // takes the permit
+    /// let mut second = sem.acquire(1);
+    /// assert!(Pin::new(&mut second).poll(&mut cx).is_pending());
+    /// assert_eq!(sem.waiters(), 1);
+    /// drop(held);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn waiters(&self) -> usize {
         self.sem.waiting()
     }
@@ -240,6 +325,23 @@ impl fmt::Debug for Semaphore {
 }
 
 /// The future returned by [`Semaphore::acquire`].
+///
+/// # Examples
+///
+/// ```
+/// use std::{future::Future, pin::Pin, task::{Context, Poll}};
+/// let sem = goro_sync::Semaphore::new(2);
+/// let p = sem.try_acquire(1).unwrap();
+/// let mut fut = sem.acquire(2);
+/// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+/// assert!(Pin::new(&mut fut).poll(&mut cx).is_pending(), "only 1 of 2 is free");
+/// drop(p);
+/// assert!(matches!(Pin::new(&mut fut).poll(&mut cx), Poll::Ready(Ok(_))));
+/// ```
+///
+/// # Panics
+///
+/// Polling it again after it completed panics.
 ///
 /// # Cancel safety
 ///
@@ -313,6 +415,19 @@ pub struct Permit<'a> {
 
 impl Permit<'_> {
     /// How many permits this holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = goro_sync::Semaphore::new(4);
+    /// let p = sem.try_acquire(3).unwrap();
+    /// assert_eq!(p.num_permits(), 3);
+    /// assert!(sem.try_acquire(2).is_none());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn num_permits(&self) -> usize {
         self.n
     }

@@ -55,8 +55,13 @@ impl WaitGroup {
     ///
     /// ```
     /// let wg = goro_sync::WaitGroup::new();
+    /// assert_eq!(wg.count(), 0);
     /// wg.wait_blocking(); // zero already: returns at once
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn new() -> Self {
         WaitGroup {
             inner: Arc::new(Inner {
@@ -74,11 +79,16 @@ impl WaitGroup {
     /// let wg = goro_sync::WaitGroup::new();
     /// wg.add(2);
     /// assert_eq!(wg.count(), 2);
+    /// let overflow = std::panic::catch_unwind(|| wg.add(usize::MAX));
+    /// assert!(overflow.is_err());
+    /// assert_eq!(wg.count(), 2, "a failed add changes nothing");
     /// ```
     ///
     /// # Panics
     ///
-    /// If the counter would overflow `usize`.
+    /// With `sync: WaitGroup counter overflow` if the counter would overflow `usize` (the
+    /// counter is left as it was).
+    #[track_caller]
     pub fn add(&self, n: usize) {
         // AcqRel: orders this add with the `done`s that will bring the counter back down.
         let old = self.inner.count.fetch_add(n, AcqRel);
@@ -107,18 +117,27 @@ impl WaitGroup {
     /// ```should_panic
     /// goro_sync::WaitGroup::new().done(); // panics: sync: negative WaitGroup counter
     /// ```
+    #[inline]
+    #[track_caller]
     pub fn done(&self) {
         // AcqRel: Release publishes this worker's writes to the waiter (which loads with
         // Acquire); Acquire makes the last `done` see the other workers' writes too.
         let old = self.inner.count.fetch_sub(1, AcqRel);
+        if old <= 1 {
+            self.last_done(old);
+        }
+    }
+
+    /// The end of `done` when the counter was 1 (wake the waiters) or 0 (misuse).
+    #[cold]
+    #[track_caller]
+    fn last_done(&self, old: usize) {
         if old == 0 {
             // AcqRel: undo the wrap-around before reporting the misuse.
             self.inner.count.fetch_add(1, AcqRel);
             panic!("sync: negative WaitGroup counter");
         }
-        if old == 1 {
-            self.inner.waiters.notify_all();
-        }
+        self.inner.waiters.notify_all();
     }
 
     /// Waits until the counter is zero.
@@ -140,6 +159,10 @@ impl WaitGroup {
     /// });
     /// ```
     ///
+    /// # Panics
+    ///
+    /// Never panics.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped `wait()` simply stops waiting.
@@ -160,8 +183,13 @@ impl WaitGroup {
     /// let w = wg.clone();
     /// let t = std::thread::spawn(move || w.done());
     /// wg.wait_blocking();
+    /// assert_eq!(wg.count(), 0);
     /// t.join().unwrap();
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn wait_blocking(&self) {
         if self.count() != 0 {
             block_on(self.wait());
@@ -216,7 +244,14 @@ impl WaitGroup {
     /// ```
     /// let wg = goro_sync::WaitGroup::new();
     /// assert_eq!(wg.count(), 0);
+    /// wg.add(3);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 2);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never panics.
     pub fn count(&self) -> usize {
         // Acquire: a zero seen here makes the finished workers' writes visible.
         self.inner.count.load(Acquire)
@@ -238,6 +273,19 @@ impl fmt::Debug for WaitGroup {
 }
 
 /// The future returned by [`WaitGroup::wait`].
+///
+/// # Examples
+///
+/// ```
+/// use std::{future::Future, pin::Pin, task::Context};
+/// let wg = goro_sync::WaitGroup::new();
+/// wg.add(1);
+/// let mut wait = wg.wait();
+/// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+/// assert!(Pin::new(&mut wait).poll(&mut cx).is_pending(), "the counter is 1");
+/// wg.done();
+/// assert!(Pin::new(&mut wait).poll(&mut cx).is_ready());
+/// ```
 ///
 /// # Cancel safety
 ///
@@ -261,6 +309,7 @@ impl Future for Wait<'_> {
         inner
             .waiters
             .poll_wait(cx, &mut this.key, || inner.count.load(Acquire) == 0)
+            .map(|_| ())
     }
 }
 

@@ -1,6 +1,7 @@
 //! loom model of `Mutex`: mutual exclusion, barging vs. hand-off (under loom a waiter counts as
-//! starved after losing one race, so hand-off mode is explored), and cancellation of a waiter
-//! that may have been woken or handed the lock.
+//! starved after losing two races, so both a woken waiter losing in normal mode and hand-off
+//! mode are explored), unlocks that skip the wake-up while a woken waiter is on its way (Go's
+//! `mutexWoken`), and cancellation of a waiter that may have been woken or handed the lock.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p goro-sync --release --test loom_mutex`
 #![cfg(loom)]
@@ -65,6 +66,31 @@ fn three_lockers_with_barging_and_handoff() {
             t.join().unwrap();
         }
         assert_eq!(*m.try_lock().unwrap(), 3);
+        assert_eq!(m.waiters(), 0);
+        assert!(!m.is_starving());
+    });
+}
+
+/// A blocked waiter races a thread that locks twice: the waiter may be woken, lose, be woken
+/// again and lose again (starvation mode), with unlocks in between that skip the wake-up while
+/// it is on its way. It must always get the lock in the end.
+#[test]
+fn woken_waiter_losing_twice_is_not_stranded() {
+    model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let inside = Arc::new(AtomicBool::new(false));
+        let g = m.try_lock().unwrap();
+        let (m1, i1) = (m.clone(), inside.clone());
+        let waiter = thread::spawn(move || critical(&m1, &i1));
+        let (m2, i2) = (m.clone(), inside.clone());
+        let barger = thread::spawn(move || {
+            critical(&m2, &i2);
+            critical(&m2, &i2);
+        });
+        drop(g);
+        waiter.join().unwrap();
+        barger.join().unwrap();
+        assert_eq!(*m.try_lock().expect("left locked"), 3);
         assert_eq!(m.waiters(), 0);
         assert!(!m.is_starving());
     });

@@ -1,12 +1,20 @@
 //! loom model of the waiter queue and the batch semaphore under it: FIFO hand-off, partial
-//! (down-payment) grants, cancellation of queued and granted waiters, notification lists.
+//! (down-payment) grants, grants seen through the lock-free flag (key 0 under loom) or under
+//! the lock (other keys), slot reuse, cancellation of queued and granted waiters,
+//! notification lists.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p goro-sync --release --test loom_queue`
 #![cfg(loom)]
 
 use futures::task::noop_waker;
 use goro_sync::{Cond, Mutex, Semaphore};
-use loom::{sync::Arc, thread};
+use loom::{
+    sync::{
+        atomic::{AtomicUsize, Ordering::SeqCst},
+        Arc,
+    },
+    thread,
+};
 use std::{
     future::Future,
     pin::Pin,
@@ -65,6 +73,46 @@ fn cancelled_waiter_returns_what_it_got() {
         });
         drop(held);
         t.join().unwrap();
+        assert_eq!(sem.available_permits(), 1);
+        assert_eq!(sem.waiters(), 0);
+        // The slot is reused without a stale grant: a new waiter really waits.
+        let p = sem.try_acquire(1).unwrap();
+        let mut fut = sem.acquire(1);
+        assert!(poll_once(&mut fut).is_pending());
+        assert!(
+            poll_once(&mut fut).is_pending(),
+            "granted by a stale outcome"
+        );
+        drop(fut);
+        drop(p);
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+/// Two blocked acquirers (one on the flag slot, one on a locked slot, whichever way the race
+/// goes) are granted in turn while slots are reclaimed: never two holders of one permit, and
+/// nobody is stranded.
+#[test]
+fn flag_and_locked_grants_with_slot_reuse() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let held = sem.try_acquire(1).unwrap();
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let (sem, inside) = (sem.clone(), inside.clone());
+                thread::spawn(move || {
+                    let p = sem.acquire_blocking(1).unwrap();
+                    assert_eq!(inside.fetch_add(1, SeqCst), 0, "two holders");
+                    inside.fetch_sub(1, SeqCst);
+                    drop(p);
+                })
+            })
+            .collect();
+        drop(held);
+        for t in ts {
+            t.join().unwrap();
+        }
         assert_eq!(sem.available_permits(), 1);
         assert_eq!(sem.waiters(), 0);
     });

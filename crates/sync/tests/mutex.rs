@@ -274,3 +274,79 @@ fn dropped_woken_waiter_passes_the_wakeup_on() {
     assert_eq!(b_wakes.0.load(SeqCst), 1, "the wake-up went to b");
     assert!(matches!(poll_once(&mut b, &b_waker), Poll::Ready(_)));
 }
+
+/// Go's `mutexWoken`: while a woken waiter has not run yet, unlocks wake nobody else (they only
+/// put the permit back); the woken waiter then finds the lock free. Once it has run and lost,
+/// the next unlock wakes a waiter again.
+#[test]
+fn unlocks_while_a_woken_waiter_is_on_its_way_wake_nobody_else() {
+    let m = Mutex::new(());
+    let (a_wakes, a_waker) = count_waker();
+    let (b_wakes, b_waker) = count_waker();
+    let g = m.try_lock().unwrap();
+    let mut a = m.lock();
+    let mut b = m.lock();
+    assert!(poll_once(&mut a, &a_waker).is_pending());
+    assert!(poll_once(&mut b, &b_waker).is_pending());
+    drop(g);
+    assert_eq!(a_wakes.0.load(SeqCst), 1, "the front waiter is woken");
+    // Newcomers barge in and out while `a` is on its way.
+    for _ in 0..3 {
+        drop(m.try_lock().expect("normal mode: barging allowed"));
+    }
+    assert_eq!(a_wakes.0.load(SeqCst), 1, "no second wake-up for a");
+    assert_eq!(b_wakes.0.load(SeqCst), 0, "and none for b");
+    // `a` runs, finds the lock taken by a newcomer, and waits again.
+    let g = m.try_lock().unwrap();
+    assert!(poll_once(&mut a, &a_waker).is_pending());
+    drop(g);
+    assert_eq!(
+        a_wakes.0.load(SeqCst),
+        2,
+        "after `a` lost, an unlock wakes it again"
+    );
+    let Poll::Ready(ga) = poll_once(&mut a, &a_waker) else {
+        panic!("the woken waiter finds the lock free")
+    };
+    assert_eq!(b_wakes.0.load(SeqCst), 0);
+    drop(ga);
+    assert_eq!(b_wakes.0.load(SeqCst), 1, "then b is woken");
+    assert!(matches!(poll_once(&mut b, &b_waker), Poll::Ready(_)));
+    assert_eq!(m.waiters(), 0);
+}
+
+/// Blocking lockers spin, yield and park while async lockers on other threads queue: nobody is
+/// stranded and the count is exact.
+#[test]
+fn blocking_and_async_lockers_with_short_and_long_critical_sections() {
+    let _w = watchdog(
+        "blocking_and_async_lockers_with_short_and_long_critical_sections",
+        60,
+    );
+    let m = Arc::new(Mutex::new(0usize));
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let m = m.clone();
+            thread::spawn(move || {
+                for i in 0..5_000 {
+                    if t % 2 == 0 {
+                        let mut g = m.lock_blocking();
+                        *g += 1;
+                        if i % 500 == 0 {
+                            // A long hold now and then, so that waiters really park.
+                            thread::sleep(Duration::from_micros(200));
+                        }
+                    } else {
+                        futures::executor::block_on(async { *m.lock().await += 1 });
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(*m.lock_blocking(), 20_000);
+    assert_eq!(m.waiters(), 0);
+    assert!(!m.is_starving());
+}

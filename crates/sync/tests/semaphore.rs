@@ -121,3 +121,52 @@ fn cancelled_acquire_returns_its_partial_permits() {
     drop(p);
     assert_eq!(sem.available_permits(), 3);
 }
+
+/// More waiters than there are lock-free grant flags (64): waiters with large keys find their
+/// grant under the lock. Every waiter is served, in FIFO order, and every slot comes back.
+#[test]
+fn many_waiters_beyond_the_flag_slots_are_served_in_fifo_order() {
+    const N: usize = 200;
+    let sem = Semaphore::new(1);
+    let (_, waker) = count_waker();
+    let held = sem.try_acquire(1).unwrap();
+    let mut futs: Vec<_> = (0..N).map(|_| sem.acquire(1)).collect();
+    for f in &mut futs {
+        assert!(poll_once(f, &waker).is_pending());
+    }
+    assert_eq!(sem.waiters(), N);
+    drop(held);
+    for i in 0..N {
+        // Only the front waiter has been granted; nobody behind it.
+        for later in futs.iter_mut().skip(i + 1).step_by(37) {
+            assert!(poll_once(later, &waker).is_pending(), "overtaken at {i}");
+        }
+        let Poll::Ready(Ok(p)) = poll_once(&mut futs[i], &waker) else {
+            panic!("waiter {i} was not granted in turn")
+        };
+        drop(p);
+    }
+    drop(futs);
+    assert_eq!(sem.waiters(), 0);
+    assert_eq!(sem.available_permits(), 1);
+    // Slots are reused cleanly afterwards (no stale grant).
+    let p = sem.try_acquire(1).unwrap();
+    let mut f = sem.acquire(1);
+    assert!(poll_once(&mut f, &waker).is_pending());
+    assert!(poll_once(&mut f, &waker).is_pending());
+    drop(p);
+    assert!(matches!(poll_once(&mut f, &waker), Poll::Ready(Ok(_))));
+}
+
+#[test]
+fn unwind_returns_permits() {
+    let sem = Arc::new(Semaphore::new(2));
+    let s2 = sem.clone();
+    let r = std::thread::spawn(move || {
+        let _p = s2.acquire_blocking(2).unwrap();
+        panic!("boom while holding permits");
+    })
+    .join();
+    assert!(r.is_err());
+    assert_eq!(sem.available_permits(), 2);
+}
