@@ -96,8 +96,56 @@ const DONE: usize = 4;
 const CLOSED_BIT: usize = 0b1000;
 const CASE_SHIFT: usize = 4;
 
-/// Rounds of spinning (then yielding) before a blocking waiter parks its thread.
-const SPIN_STEPS: u32 = 10;
+/// Exponential back-off for a thread that waits for something a few hundred nanoseconds
+/// away (the other end of a busy channel): spin 1, 2, 4 ... 32 pauses, then yield a few
+/// times, then give up (crossbeam's `Backoff` has the same shape).
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    const SPIN_STEPS: u32 = 6;
+    const STEPS: u32 = 10;
+
+    pub(crate) fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    /// A back-off for retrying an operation on `chan` before registering: none for a
+    /// rendezvous channel, where only a registered party can be completed.
+    pub(crate) fn for_chan<T>(chan: &crate::chan::Chan<T>) -> Self {
+        Backoff {
+            step: if chan.capacity() == Some(0) {
+                Self::STEPS
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Whether the back-off is used up (the caller should block for real). Under loom it
+    /// is used up at once: spinning only multiplies the executions loom explores.
+    pub(crate) fn is_done(&self) -> bool {
+        cfg!(loom) || self.step >= Self::STEPS
+    }
+
+    /// Waits a little longer than last time. `false` (without waiting) once the back-off
+    /// is used up.
+    pub(crate) fn snooze(&mut self) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        if self.step < Self::SPIN_STEPS {
+            for _ in 0..(1u32 << self.step) {
+                std::hint::spin_loop();
+            }
+        } else {
+            thread::yield_now();
+        }
+        self.step += 1;
+        true
+    }
+}
 
 /// How a completed waiter was completed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -429,21 +477,15 @@ impl Waiter {
     /// Owner side, blocking waiters: park until completed or until `deadline`.
     /// Returns `None` on timeout, after which the caller must [`abort`](Self::abort).
     pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<Done> {
-        // A counterpart is often only a few hundred nanoseconds away (the other end of a
-        // busy channel): spin briefly, then yield a few times, before paying for a real
-        // park and unpark (crossbeam's `Backoff` does the same).
-        if !cfg!(loom) {
-            for step in 0..SPIN_STEPS {
-                if let Some(d) = self.done() {
-                    return Some(d);
-                }
-                if step < 6 {
-                    for _ in 0..(1u32 << step) {
-                        std::hint::spin_loop();
-                    }
-                } else {
-                    thread::yield_now();
-                }
+        // The counterpart is often only moments away: back off before paying for a real
+        // park and unpark.
+        let mut backoff = Backoff::new();
+        loop {
+            if let Some(d) = self.done() {
+                return Some(d);
+            }
+            if !backoff.snooze() {
+                break;
             }
         }
         loop {
