@@ -206,8 +206,16 @@ impl std::task::Wake for LoomWake {
 }
 
 /// A wake-up taken out of a completed waiter, delivered after the channel lock is released.
+/// Public only as an opaque type in the hidden select-macro API.
+#[doc(hidden)]
 #[must_use = "a completed waiter must be woken"]
-pub(crate) struct Wake(Option<Waker>);
+pub struct Wake(Option<Waker>);
+
+impl fmt::Debug for Wake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Wake").field(&self.0.is_some()).finish()
+    }
+}
 
 impl Wake {
     /// No wake-up to deliver.
