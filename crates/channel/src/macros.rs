@@ -31,7 +31,10 @@
 ///
 /// # Errors at compile time
 /// A malformed arm is a compile error that quotes the offending tokens and lists the
-/// accepted forms, for example `select: unexpected \`recieve\`; accepted arms: ...`:
+/// accepted forms, for example `select: unexpected \`recieve\`; accepted arms: ...`.
+/// This `macro_rules!` macro can only report it at the whole `select!` call; the `goro`
+/// facade's `goro::select!`, `select_biased!` and `select_blocking!` check the arms with a
+/// procedural macro first and point at the offending tokens themselves:
 ///
 /// ```compile_fail
 /// # async fn f(rx: goro_channel::Receiver<u8>) {
