@@ -41,7 +41,7 @@
 use crate::chan::{Chan, RecvAttempt, SendAttempt, RECV_READY, SEND_READY};
 use crate::err::{RecvError, SelectTimeoutError, SendError, TrySelectError};
 use crate::ops::{finish_recv, requeue};
-use crate::waiter::{expired, Done, LazyWaiter, Packet, Waiter, Wake};
+use crate::waiter::{expired, Backoff, Done, LazyWaiter, Packet, Waiter, Wake};
 use crate::{Receiver, Sender};
 use std::fmt;
 use std::future::Future;
@@ -60,6 +60,8 @@ pub trait Selectable {
     fn lock_key(&self) -> usize;
     /// Whether this is a send case.
     fn is_send(&self) -> bool;
+    /// Whether the case's channel is a rendezvous channel.
+    fn is_rendezvous(&self) -> bool;
     /// Locks the case's channel.
     fn raw_lock(&self);
     /// Unlocks the case's channel.
@@ -153,6 +155,10 @@ impl<T> Selectable for RecvCase<'_, T> {
 
     fn is_send(&self) -> bool {
         false
+    }
+
+    fn is_rendezvous(&self) -> bool {
+        self.chan.capacity() == Some(0)
     }
 
     fn raw_lock(&self) {
@@ -297,6 +303,10 @@ impl<T> Selectable for SendCase<'_, T> {
 
     fn is_send(&self) -> bool {
         true
+    }
+
+    fn is_rendezvous(&self) -> bool {
+        self.chan.capacity() == Some(0)
     }
 
     fn raw_lock(&self) {
@@ -659,6 +669,18 @@ pub fn select_blocking<C: Cases + ?Sized>(
 ) -> Option<usize> {
     if let Some(i) = try_cases(cases, biased) {
         return Some(i);
+    }
+    // As a blocking send or receive does: on buffered channels, retry for a moment before
+    // registering (the other ends are usually microseconds away). Not with a rendezvous
+    // case, which only a registered party can complete.
+    let mut backoff = Backoff::new();
+    if (0..cases.count()).any(|i| cases.case(i).is_rendezvous()) {
+        backoff = Backoff::used_up();
+    }
+    while !expired(deadline) && backoff.snooze() {
+        if let Some(i) = try_cases(cases, biased) {
+            return Some(i);
+        }
     }
     if expired(deadline) {
         return lock_check_register(cases, biased, None).ok();

@@ -111,15 +111,18 @@ impl Backoff {
         Backoff { step: 0 }
     }
 
+    /// A back-off that is used up already.
+    pub(crate) fn used_up() -> Self {
+        Backoff { step: Self::STEPS }
+    }
+
     /// A back-off for retrying an operation on `chan` before registering: none for a
     /// rendezvous channel, where only a registered party can be completed.
     pub(crate) fn for_chan<T>(chan: &crate::chan::Chan<T>) -> Self {
-        Backoff {
-            step: if chan.capacity() == Some(0) {
-                Self::STEPS
-            } else {
-                0
-            },
+        if chan.capacity() == Some(0) {
+            Self::used_up()
+        } else {
+            Self::new()
         }
     }
 
