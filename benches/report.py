@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn criterion's results into the ratio tables of BENCHMARKS.md.
 
-Usage (after `cargo bench`):  python3 benches/report.py [target/criterion]
+Usage (after `cargo bench`):  python3 benches/report.py [--chart] [target/criterion]
 
 For every criterion group it prints goro's mean time, the best peer's mean time and the
 ratio goro / best peer (below 1.0: goro is faster). A group's goro entry is the function
@@ -9,6 +9,9 @@ whose id starts with "goro"; every other function in the group is a peer.
 
 If target/go-bench.json exists (written by benches/go, see BENCHMARKS.md), the same
 workloads in Go get their own column and ratio.
+
+With --chart it prints, instead of the tables, a text bar chart of the ratios (one bar per
+workload, the 1.0 line marked), the form the README shows.
 """
 import json
 import os
@@ -54,11 +57,44 @@ def load(root):
     return dict(sorted(groups.items()))
 
 
+def chart(groups):
+    """A fixed-width bar chart of goro / best peer per workload, 1.0 marked with `|`."""
+    width, top = 40, 2.0  # 40 columns span ratios 0 .. 2.0; longer bars are cut with `>`
+    lines = []
+    for title, pattern in SECTIONS:
+        rows = []
+        for g, funcs in groups.items():
+            if not re.search(pattern, g) or "goro" not in funcs:
+                continue
+            peers = {k: v for k, v in funcs.items() if not k.startswith("goro")}
+            if not peers:
+                continue
+            best = min(peers, key=peers.get)
+            ratio = funcs["goro"] / peers[best]
+            n = min(width, round(ratio / top * width))
+            bar = list("#" * n + " " * (width - n))
+            mark = round(1.0 / top * width)
+            if bar[mark - 1] == " ":
+                bar[mark - 1] = "|"
+            cut = ">" if ratio > top else " "
+            rows.append(f"{g:<34} {''.join(bar)}{cut} {ratio:.2f}  vs {best}")
+        if rows:
+            lines.append(f"{title}")
+            lines.extend(rows)
+            lines.append("")
+    print("goro time / best peer's time (shorter is faster; | marks 1.0)\n")
+    print("\n".join(lines).rstrip())
+
+
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
+    args = [a for a in sys.argv[1:] if a != "--chart"]
+    root = args[0] if args else "target/criterion"
     if not os.path.isdir(root):
         sys.exit(f"report: no criterion results in {root}: run `cargo bench` first")
     groups = load(root)
+    if "--chart" in sys.argv[1:]:
+        chart(groups)
+        return
     go = {}
     go_path = os.path.join(os.path.dirname(root.rstrip("/")) or ".", "go-bench.json")
     if os.path.isfile(go_path):

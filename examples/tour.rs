@@ -5,7 +5,7 @@
 //! Every section checks its own result, so the tour doubles as a smoke test of the whole.
 
 use goro::chan::{self, Receiver, Sender};
-use goro::sync::{Mutex, WaitGroup};
+use goro::sync::{ErrGroup, Mutex, WaitGroup};
 use goro::time;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +26,7 @@ async fn main() {
     rate_limiting().await;
     mutexes().await;
     worker_pool().await;
+    errgroup().await;
     println!("\ntour finished in {:?}", started.elapsed());
 }
 
@@ -275,4 +276,48 @@ async fn worker_pool() {
     }
     println!("sum of results: {total}");
     assert_eq!(total, 2 * (1..=9).sum::<u32>());
+}
+
+/// `errgroup.Group`: run fallible goroutines, at most 2 at a time, and get the first error;
+/// after it, work that has not started yet never starts and running work is cancelled.
+async fn errgroup() {
+    section("errgroup");
+    let mut g = ErrGroup::new();
+    g.set_limit(2);
+    let fetched = Arc::new(Mutex::new(Vec::new()));
+    for url in ["bad.example", "a.example", "b.example", "c.example"] {
+        let fetched = fetched.clone();
+        g.go(async move {
+            if url.starts_with("bad") {
+                return Err(format!("fetch {url}: connection refused"));
+            }
+            time::sleep(Duration::from_millis(5)).await;
+            fetched.lock().await.push(url);
+            Ok(())
+        });
+    }
+    let err = g.wait().await.expect_err("one fetch fails");
+    let fetched = fetched.lock().await.clone();
+    println!("first error: {err}; fetched before it: {fetched:?}");
+    assert_eq!(err, "fetch bad.example: connection refused");
+    assert!(
+        !fetched.contains(&"b.example") && !fetched.contains(&"c.example"),
+        "queued work after the error never ran"
+    );
+
+    // WaitGroup::go is `wg.Add(1); go func() { defer wg.Done(); ... }()`.
+    let wg = WaitGroup::new();
+    let hits = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    for _ in 0..4 {
+        let hits = hits.clone();
+        wg.go(async move {
+            hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    wg.wait().await;
+    println!(
+        "wg.go ran {} goroutines",
+        hits.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 4);
 }

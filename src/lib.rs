@@ -64,8 +64,10 @@ pub use goro_channel as chan;
 /// `Semaphore`, `ErrGroup`, `atomic`.
 pub use goro_sync as sync;
 
-pub use goro_channel::select_blocking;
 pub use goro_macros::{main, test};
+
+#[doc(hidden)]
+pub use goro_macros::__select;
 
 /// Go's `select` in async code: waits until one of several channel operations can proceed
 /// and performs exactly that one.
@@ -87,10 +89,21 @@ pub use goro_macros::{main, test};
 ///     assert_eq!(r, None);
 /// });
 /// ```
+///
+/// # Errors at compile time
+/// A malformed arm is reported at its own tokens, with the accepted forms:
+///
+/// ```compile_fail
+/// # async fn f(rx: goro::chan::Receiver<u8>) {
+/// goro::select! {
+///     recieve(rx) -> v => v,   // error: select: unexpected `recieve`; accepted arms: ...
+/// }
+/// # }
+/// ```
 #[macro_export]
 macro_rules! select {
     ($($tokens:tt)*) => {
-        $crate::chan::__select_internal!(@start {future false [$crate::time::after]} $($tokens)*)
+        $crate::__select!($crate; future false; $($tokens)*)
     };
 }
 
@@ -114,6 +127,30 @@ macro_rules! select {
 #[macro_export]
 macro_rules! select_biased {
     ($($tokens:tt)*) => {
-        $crate::chan::__select_internal!(@start {future true [$crate::time::after]} $($tokens)*)
+        $crate::__select!($crate; future true; $($tokens)*)
+    };
+}
+
+/// [`select!`] for plain threads: blocks the thread instead of awaiting; `default(timeout)`
+/// waits at most `timeout`. The syntax and semantics are those of
+/// [`chan::select_blocking!`](goro_channel::select_blocking!), with errors on malformed arms
+/// reported at their tokens.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let (tx, rx) = goro::chan::bounded::<u8>(1);
+/// tx.try_send(7).unwrap();
+/// let v = goro::select_blocking! {
+///     recv(rx) -> v => v.unwrap(),
+///     default(Duration::from_millis(5)) => 0,
+/// };
+/// assert_eq!(v, 7);
+/// ```
+#[macro_export]
+macro_rules! select_blocking {
+    ($($tokens:tt)*) => {
+        $crate::__select!($crate; thread false; $($tokens)*)
     };
 }

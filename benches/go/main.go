@@ -1,5 +1,6 @@
-// The channel and select workloads of benches/channel.rs and benches/select.rs, in Go, so
-// that goro can be compared with Go doing the same work (GOMAXPROCS=2).
+// The channel, select and timer workloads of benches/channel.rs, benches/select.rs and
+// benches/time.rs, in Go, so that goro can be compared with Go doing the same work
+// (GOMAXPROCS=2).
 //
 //	cd benches/go && GOMAXPROCS=2 go run . > ../../target/go-bench.json
 //
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -133,6 +135,40 @@ func selectBoth() {
 	wg.Wait()
 }
 
+const timerTasks = 100_000
+
+// timerChurn: timerTasks goroutines each start a 1 s timer around work that is ready at
+// once and stop it (benches/time.rs `timer_churn`); with yield, the work yields once
+// first, as in `timer_churn_registered`.
+func timerChurn(yield bool) {
+	var wg sync.WaitGroup
+	wg.Add(timerTasks)
+	for i := 0; i < timerTasks; i++ {
+		go func() {
+			t := time.NewTimer(time.Second)
+			if yield {
+				runtime.Gosched()
+			}
+			t.Stop()
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+}
+
+// sleepMany: timerTasks goroutines each sleep 10 ms concurrently (`sleep_many`).
+func sleepMany() {
+	var wg sync.WaitGroup
+	wg.Add(timerTasks)
+	for i := 0; i < timerTasks; i++ {
+		go func() {
+			time.Sleep(10 * time.Millisecond)
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+}
+
 // measure runs f until at least two seconds have passed (and at least 10 times) after a
 // warm-up, and returns the mean time per run.
 func measure(f func()) float64 {
@@ -164,6 +200,9 @@ func main() {
 	}
 	results["select_rx"] = measure(selectRx)
 	results["select_both"] = measure(selectBoth)
+	results["timer_churn (100000)"] = measure(func() { timerChurn(false) })
+	results["timer_churn_registered (100000)"] = measure(func() { timerChurn(true) })
+	results["sleep_many (100000)"] = measure(sleepMany)
 	keys := make([]string, 0, len(results))
 	for k := range results {
 		keys = append(keys, k)

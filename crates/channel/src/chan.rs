@@ -128,6 +128,8 @@ impl<T> Claimed<T> {
 #[repr(C)]
 pub(crate) struct Inner<T> {
     flags: u8,
+    /// `flag_readiness(flags)`, kept with `flags`.
+    flag_ready: u8,
     buf: Buffer<T>,
     /// Values handed back by receivers that were cancelled after a hand-off; older than
     /// anything in `buf`, so they are received first.
@@ -137,12 +139,17 @@ pub(crate) struct Inner<T> {
 }
 
 impl<T> Inner<T> {
+    /// Sets or clears `flag` (all flag changes go through here, to keep `flag_ready`).
     #[inline]
     fn set_flag(&mut self, flag: u8, on: bool) {
-        if on {
-            self.flags |= flag;
+        let flags = if on {
+            self.flags | flag
         } else {
-            self.flags &= !flag;
+            self.flags & !flag
+        };
+        if flags != self.flags {
+            self.flags = flags;
+            self.flag_ready = flag_readiness(flags);
         }
     }
 
@@ -232,7 +239,7 @@ impl<T> Inner<T> {
     /// completed (the module invariant of [`waiter`](crate::waiter)).
     pub(crate) unsafe fn register_sender(&mut self, p: &Packet<T>) {
         self.sendq.0.push_back(NonNull::from(p));
-        self.flags |= SENDQ;
+        self.set_flag(SENDQ, true);
     }
 
     /// Queues a blocked receiver.
@@ -241,7 +248,7 @@ impl<T> Inner<T> {
     /// As for [`register_sender`](Self::register_sender).
     pub(crate) unsafe fn register_receiver(&mut self, p: &Packet<T>) {
         self.recvq.0.push_back(NonNull::from(p));
-        self.flags |= RECVQ;
+        self.set_flag(RECVQ, true);
     }
 
     /// Removes a withdrawn packet from whichever queue holds it (if a counterpart has not
@@ -267,7 +274,7 @@ impl<T> Inner<T> {
             Some(c) => c.give(value),
             None => {
                 self.returned.push_front(value);
-                self.flags |= RETURNED;
+                self.set_flag(RETURNED, true);
                 Wake::NONE
             }
         }
@@ -279,20 +286,20 @@ impl<T> Inner<T> {
         if self.flags & CLOSED != 0 {
             return (false, Vec::new());
         }
-        self.flags |= CLOSED;
+        self.set_flag(CLOSED, true);
         let mut woken = Vec::new();
         for q in [&mut self.recvq, &mut self.sendq] {
             while let Some(c) = q.claim_first() {
                 woken.push(c.close());
             }
         }
-        self.flags &= !(RECVQ | SENDQ);
+        self.set_flag(RECVQ | SENDQ, false);
         (true, woken)
     }
 
     /// Takes every buffered value out, to be dropped after unlocking.
     pub(crate) fn take_all(&mut self) -> (VecDeque<T>, Vec<T>) {
-        self.flags &= !RETURNED;
+        self.set_flag(RETURNED, false);
         (std::mem::take(&mut self.returned), self.buf.drain())
     }
 
@@ -300,25 +307,30 @@ impl<T> Inner<T> {
         self.returned.len() + self.buf.len()
     }
 
-    /// Which operations could proceed right now (a hint for select's first pass).
+    /// Which operations could proceed right now (a hint for select's first pass): what
+    /// the buffer allows, and what the flags add. Both parts are kept up to date as they
+    /// change, so this is one OR at every unlock.
     #[inline]
     fn readiness(&self) -> u8 {
-        if self.flags == 0 {
-            // Nothing queued, nothing given back, open: the buffer decides.
-            return self.buf.readiness();
-        }
-        if self.flags & CLOSED != 0 {
-            return RECV_READY | SEND_READY;
-        }
-        let mut r = self.buf.readiness();
-        if self.flags & (SENDQ | RETURNED) != 0 {
-            r |= RECV_READY;
-        }
-        if self.flags & RECVQ != 0 {
-            r |= SEND_READY;
-        }
-        r
+        self.buf.readiness() | self.flag_ready
     }
+}
+
+/// What the flags alone make ready: waiting senders or given-back values can be received,
+/// waiting receivers can be sent to, and on a closed channel everything is "ready" (it
+/// fails at once).
+fn flag_readiness(flags: u8) -> u8 {
+    let mut r = 0;
+    if flags & CLOSED != 0 {
+        r |= RECV_READY | SEND_READY;
+    }
+    if flags & (SENDQ | RETURNED) != 0 {
+        r |= RECV_READY;
+    }
+    if flags & RECVQ != 0 {
+        r |= SEND_READY;
+    }
+    r
 }
 
 /// Readiness hint: a receive might proceed.
@@ -364,6 +376,7 @@ impl<T> Chan<T> {
             ready: AtomicU8::new(ready),
             inner: UnsafeCell::new(Inner {
                 flags: 0,
+                flag_ready: 0,
                 buf,
                 returned: VecDeque::new(),
                 recvq: WaitQueue::new(),

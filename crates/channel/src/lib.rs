@@ -50,10 +50,17 @@
 //! * A panicking `Drop` of a message never leaves a channel locked: values are never
 //!   dropped while a channel lock is held.
 //!
-//! How it works is described in the design notes of the (private) `waiter`, `chan` and
-//! `select` modules: one lock per channel, waiting senders and receivers queued under it,
-//! direct hand-off between them, and a selection token that lets exactly one counterpart
-//! complete a waiting select.
+//! # Waiting costs no allocation
+//!
+//! A blocked `send()`, `recv()` or select keeps its wait inside itself: the channel queues
+//! a pointer to it. That is why those futures are `!Unpin`; `.await` pins them for you, and
+//! to poll one by hand, pin it first (`std::pin::pin!(rx.recv())`). A `Receiver` used as a
+//! `Stream`, and [`SendSink`], keep one boxed wait each, reused for every item.
+//!
+//! How it works is described in the design notes of the (private) `waiter`, `chan`, `lock`
+//! and `select` modules: one lock per channel, waiting senders and receivers queued under
+//! it, direct hand-off between them, and a selection token that lets exactly one
+//! counterpart complete a waiting select.
 
 #![warn(missing_docs)]
 

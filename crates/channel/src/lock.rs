@@ -4,20 +4,52 @@
 //! that has to wait locks all of its channels at once, in address order, so it needs a lock
 //! it can take and release without a guard tied to one channel type: [`RawLock`].
 //!
-//! Outside loom it is a test-and-test-and-set spin lock: one CAS to lock, a plain release
-//! store to unlock (a futex-style lock needs a second atomic read-modify-write to unlock,
-//! which measured as half the cost of an uncontended send). Critical sections are a few
-//! dozen instructions that never block, never run user code and never drop a user value,
-//! so waiting for the lock is short: a waiter spins briefly, then yields its time slice so
-//! that a preempted holder can finish (flume's and kanal's channel locks work the same
-//! way). Long waits, for a value or for room, never happen under this lock: they park in
+//! Outside loom it is a test-and-test-and-set lock: one CAS to lock, a plain release store
+//! to unlock (a futex-style lock needs a second atomic read-modify-write to unlock, which
+//! measured as half the cost of an uncontended send). Critical sections are a few dozen
+//! instructions that never block, never run user code and never drop a user value. Long
+//! waits, for a value or for room, never happen under this lock: they park in
 //! [`waiter`](crate::waiter).
+//!
+//! # Contention: back off by leaving the core
+//!
+//! When every core hammers one channel, each acquisition moves the lock's cache line
+//! between cores, and a waiter that keeps spinning only makes the holder's next acquisition
+//! slower. The contended path therefore tries a few times, spins once with jitter, and then
+//! gives the core away: zero-length sleeps (which yield for the kernel's timer slack, unlike
+//! `yield_now`, which returns at once when no other thread wants the core), then 1 ms
+//! sleeps. Throughput is what this buys: the other core runs uncontended meanwhile, and a
+//! work-stealing executor moves the sleeping worker's runnable tasks to it, so a workload
+//! that is nothing but one channel ends up on one core, where it is fastest. kanal's lock
+//! backs off the same way (spin, two zero sleeps, then 1 ms). Measured on the 2-worker
+//! benches (`benches/channel.rs`), a spin-then-`yield_now` lock left `mpsc_bounded100` at
+//! 2.5x kanal's time, with both workers busy contending; this schedule brings it to parity.
+//! The price is latency under heavy contention only: an uncontended or lightly contended
+//! lock never reaches the sleeps.
 //!
 //! Under loom it is a flag under a loom `Mutex` with a `Condvar` (a lock that blocks
 //! instead of spinning, which loom can explore exhaustively).
 
 #[cfg(not(loom))]
-use std::sync::atomic::Ordering;
+use std::{sync::atomic::Ordering, time::Duration};
+
+/// Contended path: attempts before backing off (the holder is usually mid-section).
+#[cfg(not(loom))]
+const QUICK_ATTEMPTS: u32 = 4;
+/// Back-off rounds that spin (between `SPIN_PAUSES` and three times as many pauses).
+#[cfg(not(loom))]
+const SPIN_ROUNDS: u32 = 1;
+#[cfg(not(loom))]
+const SPIN_PAUSES: u32 = 64;
+/// Back-off rounds up to this one sleep for zero time (a yield of the core).
+#[cfg(not(loom))]
+const SLEEP_ROUNDS: u32 = 3;
+/// Later rounds sleep this long.
+#[cfg(not(loom))]
+const LONG_SLEEP: Duration = Duration::from_millis(1);
+/// Attempts after each back-off round.
+#[cfg(not(loom))]
+const ATTEMPTS_PER_ROUND: u32 = 8;
 
 /// A lock with no data and no guard; callers pair `lock` and `unlock` themselves.
 pub(crate) struct RawLock {
@@ -66,28 +98,51 @@ impl RawLock {
         }
     }
 
+    /// The contended path: a few quick attempts, then back off, first by spinning and
+    /// then by giving the core away (see the module note for why sleeping beats spinning
+    /// on a channel that every core hammers).
     #[cfg(not(loom))]
     #[cold]
     fn lock_contended(&self) {
-        let mut spins = 0u32;
-        loop {
-            // Test before test-and-set: wait on a shared (read-only) copy of the line.
-            // Relaxed: only a hint; the CAS below does the acquiring.
-            while self.locked.load(Ordering::Relaxed) {
-                if spins < 100 {
-                    spins += 1;
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-            }
-            if self
-                .locked
-                // Acquire: as in `lock`.
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
+        // Test before test-and-set: look at a shared (read-only) copy of the line and CAS
+        // only when it says free. Relaxed: only a hint; the CAS does the acquiring.
+        let attempt = || {
+            !self.locked.load(Ordering::Relaxed)
+                && self
+                    .locked
+                    // Acquire: as in `lock`.
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+        };
+        for _ in 0..QUICK_ATTEMPTS {
+            std::hint::spin_loop();
+            if attempt() {
                 return;
+            }
+        }
+        let mut round = 0u32;
+        loop {
+            match round {
+                // Spin with jitter, so that contending cores fall out of step.
+                0..SPIN_ROUNDS => {
+                    for _ in 0..(SPIN_PAUSES + fastrand::u32(..SPIN_PAUSES * 2)) {
+                        std::hint::spin_loop();
+                    }
+                }
+                // Give the core away for a moment (a zero sleep still yields for the
+                // timer slack, tens of microseconds, unlike `yield_now`, which returns at
+                // once when no other thread waits for this core).
+                SPIN_ROUNDS..SLEEP_ROUNDS => std::thread::sleep(Duration::ZERO),
+                // Still contended: step out long enough for the executor to move this
+                // core's other tasks elsewhere.
+                _ => std::thread::sleep(LONG_SLEEP),
+            }
+            round = round.saturating_add(1);
+            for _ in 0..ATTEMPTS_PER_ROUND {
+                if attempt() {
+                    return;
+                }
+                std::hint::spin_loop();
             }
         }
     }

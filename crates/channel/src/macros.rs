@@ -31,7 +31,10 @@
 ///
 /// # Errors at compile time
 /// A malformed arm is a compile error that quotes the offending tokens and lists the
-/// accepted forms, for example `select: unexpected \`recieve\`; accepted arms: ...`:
+/// accepted forms, for example `select: unexpected \`recieve\`; accepted arms: ...`.
+/// This `macro_rules!` macro can only report it at the whole `select!` call; the `goro`
+/// facade's `goro::select!`, `select_biased!` and `select_blocking!` check the arms with a
+/// procedural macro first and point at the offending tokens themselves:
 ///
 /// ```compile_fail
 /// # async fn f(rx: goro_channel::Receiver<u8>) {
@@ -276,10 +279,9 @@ macro_rules! __select_internal {
             $( $crate::__select_internal!(@bind $id $kind $args); )+
             let mut __goro_cases = ($($id,)+);
             let __goro_index = $crate::__private::select_try(&mut __goro_cases, $biased);
-            let ($(mut $id,)+) = __goro_cases;
             match __goro_index {
                 $( ::core::option::Option::Some($n) => {
-                    let $p = $id.take_result();
+                    let $p = __goro_cases.$n.take_result();
                     $body
                 } )+
                 ::core::option::Option::Some(_) => ::core::unreachable!(),
@@ -291,11 +293,12 @@ macro_rules! __select_internal {
     (@emit {future $biased:tt $timer:tt} $ids:tt [$(($n:tt $id:ident $kind:ident $args:tt $body:tt $p:pat))+] []) => {
         {
             $( $crate::__select_internal!(@bind $id $kind $args); )+
-            let (__goro_index, ($(mut $id,)+)) =
-                $crate::__private::select_async(($($id,)+), $biased).await;
+            let mut __goro_select =
+                ::core::pin::pin!($crate::__private::select_async(($($id,)+), $biased));
+            let __goro_index = __goro_select.as_mut().await;
             match __goro_index {
                 $( $n => {
-                    let $p = $id.take_result();
+                    let $p = __goro_select.as_mut().cases().$n.take_result();
                     $body
                 } )+
                 _ => ::core::unreachable!(),
@@ -308,10 +311,9 @@ macro_rules! __select_internal {
             $( $crate::__select_internal!(@bind $id $kind $args); )+
             let mut __goro_cases = ($($id,)+);
             let __goro_index = $crate::__private::select_blocking(&mut __goro_cases, $biased, ::core::option::Option::None);
-            let ($(mut $id,)+) = __goro_cases;
             match __goro_index {
                 $( ::core::option::Option::Some($n) => {
-                    let $p = $id.take_result();
+                    let $p = __goro_cases.$n.take_result();
                     $body
                 } )+
                 _ => ::core::unreachable!(),
@@ -328,10 +330,9 @@ macro_rules! __select_internal {
                 $biased,
                 ::std::time::Instant::now().checked_add($t),
             );
-            let ($(mut $id,)+) = __goro_cases;
             match __goro_index {
                 $( ::core::option::Option::Some($n) => {
-                    let $p = $id.take_result();
+                    let $p = __goro_cases.$n.take_result();
                     $body
                 } )+
                 ::core::option::Option::Some(_) => ::core::unreachable!(),

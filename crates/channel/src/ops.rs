@@ -10,7 +10,7 @@
 
 use crate::chan::{Chan, Guard, RecvAttempt, SendAttempt};
 use crate::err::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
-use crate::waiter::{expired, Done, LazyWaiter, Packet};
+use crate::waiter::{expired, Backoff, Done, LazyWaiter, Packet};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -309,21 +309,41 @@ impl<T> Drop for Withdraw<'_, T> {
 }
 
 /// Blocking send with an optional deadline.
+///
+/// A full buffered channel is first retried with a short back-off before the send
+/// registers and parks: the receiver of a busy channel usually makes room within
+/// microseconds, and a sender that registers at once would be completed one value at a
+/// time, each completion a hand-off under the lock (and, after the spin, an unpark), where
+/// retrying lets the receiver drain many values meanwhile and the sender refill many. A
+/// rendezvous send registers at once: it can only complete with a receiver that finds it
+/// waiting.
 pub(crate) fn send_until<T>(
     chan: &Chan<T>,
-    value: T,
+    mut value: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
-    let mut g = chan.lock();
-    match g.send(value) {
-        SendAttempt::Sent(wake) => {
-            drop(g);
-            wake.wake();
-            Ok(())
+    let mut backoff = Backoff::for_chan(chan);
+    loop {
+        let mut g = chan.lock();
+        match g.send(value) {
+            SendAttempt::Sent(wake) => {
+                drop(g);
+                wake.wake();
+                return Ok(());
+            }
+            SendAttempt::Closed(v) => return Err(SendTimeoutError::Closed(v)),
+            SendAttempt::Full(v) if expired(deadline) => return Err(SendTimeoutError::Timeout(v)),
+            SendAttempt::Full(v) => {
+                // Decide with the lock held: a used-up back-off registers in this same
+                // critical section (no wake-up can slip in between).
+                if backoff.is_done() {
+                    return send_wait(chan, g, v, deadline);
+                }
+                drop(g);
+                value = v;
+                backoff.snooze();
+            }
         }
-        SendAttempt::Closed(v) => Err(SendTimeoutError::Closed(v)),
-        SendAttempt::Full(v) if expired(deadline) => Err(SendTimeoutError::Timeout(v)),
-        SendAttempt::Full(v) => send_wait(chan, g, v, deadline),
     }
 }
 
@@ -370,21 +390,31 @@ fn send_wait<T>(
     finish_send(&guard.op.packet, done).map_err(|SendError(v)| SendTimeoutError::Closed(v))
 }
 
-/// Blocking receive with an optional deadline.
+/// Blocking receive with an optional deadline; an empty channel is retried with a short
+/// back-off first, as in [`send_until`].
 pub(crate) fn recv_until<T>(
     chan: &Chan<T>,
     deadline: Option<Instant>,
 ) -> Result<T, RecvTimeoutError> {
-    let mut g = chan.lock();
-    match g.recv() {
-        RecvAttempt::Received(v, wake) => {
-            drop(g);
-            wake.wake();
-            Ok(v)
+    let mut backoff = Backoff::for_chan(chan);
+    loop {
+        let mut g = chan.lock();
+        match g.recv() {
+            RecvAttempt::Received(v, wake) => {
+                drop(g);
+                wake.wake();
+                return Ok(v);
+            }
+            RecvAttempt::Closed => return Err(RecvTimeoutError::Closed),
+            RecvAttempt::Empty if expired(deadline) => return Err(RecvTimeoutError::Timeout),
+            RecvAttempt::Empty => {
+                if backoff.is_done() {
+                    return recv_wait(chan, g, deadline);
+                }
+                drop(g);
+                backoff.snooze();
+            }
         }
-        RecvAttempt::Closed => Err(RecvTimeoutError::Closed),
-        RecvAttempt::Empty if expired(deadline) => Err(RecvTimeoutError::Timeout),
-        RecvAttempt::Empty => recv_wait(chan, g, deadline),
     }
 }
 

@@ -40,8 +40,8 @@
 
 use crate::chan::{Chan, RecvAttempt, SendAttempt, RECV_READY, SEND_READY};
 use crate::err::{RecvError, SelectTimeoutError, SendError, TrySelectError};
-use crate::ops::{finish_recv, finish_send, requeue};
-use crate::waiter::{expired, Done, LazyWaiter, Packet, Waiter, Wake};
+use crate::ops::{finish_recv, requeue};
+use crate::waiter::{expired, Backoff, Done, LazyWaiter, Packet, Waiter, Wake};
 use crate::{Receiver, Sender};
 use std::fmt;
 use std::future::Future;
@@ -60,6 +60,8 @@ pub trait Selectable {
     fn lock_key(&self) -> usize;
     /// Whether this is a send case.
     fn is_send(&self) -> bool;
+    /// Whether the case's channel is a rendezvous channel.
+    fn is_rendezvous(&self) -> bool;
     /// Locks the case's channel.
     fn raw_lock(&self);
     /// Unlocks the case's channel.
@@ -67,15 +69,14 @@ pub trait Selectable {
     /// # Safety
     /// The caller holds the lock taken by `raw_lock`.
     unsafe fn raw_unlock(&self);
-    /// Attempts the operation without waiting; `true` if it took effect (or found the
-    /// channel closed), with the outcome stored in the case. If `locked`, the caller holds
-    /// the channel lock and must call `wake_pending` after releasing it.
+    /// Attempts the operation without waiting. `Some` if it took effect (or found the
+    /// channel closed), with the outcome stored in the case and the wake-up of a
+    /// counterpart it completed: if `locked`, the caller holds the channel lock and must
+    /// deliver it after releasing all locks; otherwise it was delivered already.
     ///
     /// # Safety
     /// If `locked`, the caller holds this case's channel lock.
-    unsafe fn try_fire(&mut self, locked: bool) -> bool;
-    /// Wakes a waiter completed by a `try_fire(true)` (after unlocking).
-    fn wake_pending(&mut self);
+    unsafe fn try_fire(&mut self, locked: bool) -> Option<Wake>;
     /// Queues this case's packet as case `index` of `waiter`.
     ///
     /// # Safety
@@ -90,34 +91,40 @@ pub trait Selectable {
     fn give_back(&mut self);
 }
 
+/// Where a case stands. Receive: `GOT` holds the value in the packet's slot. Send: the
+/// value is in the slot from creation until `SENT` (or `TAKEN` after a `CLOSED`).
+const IDLE: u8 = 0;
+const REGISTERED: u8 = 1;
+const GOT: u8 = 2;
+const SENT: u8 = 2;
+const CLOSED: u8 = 3;
+const TAKEN: u8 = 4;
+
 /// A receive case. Implementation detail of [`select!`](crate::select!).
 #[doc(hidden)]
 pub struct RecvCase<'a, T> {
     chan: &'a Chan<T>,
+    /// The wait's packet; also where the received value is kept until `take_result`.
     packet: Packet<T>,
-    registered: bool,
-    result: Option<Result<T, RecvError>>,
-    wake: Wake,
+    state: u8,
 }
 
 impl<T> fmt::Debug for RecvCase<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvCase")
-            .field("registered", &self.registered)
-            .field("done", &self.result.is_some())
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
 
 impl<'a, T> RecvCase<'a, T> {
     /// A receive on `rx`.
+    #[inline]
     pub fn new(rx: &'a Receiver<T>) -> Self {
         RecvCase {
             chan: &rx.chan,
             packet: Packet::new(None),
-            registered: false,
-            result: None,
-            wake: Wake::NONE,
+            state: IDLE,
         }
     }
 
@@ -125,10 +132,15 @@ impl<'a, T> RecvCase<'a, T> {
     ///
     /// # Panics
     /// If this case did not take effect, or its outcome was already taken.
+    #[inline]
     pub fn take_result(&mut self) -> Result<T, RecvError> {
-        self.result
-            .take()
-            .expect("select: this receive case did not take effect, or its result was taken")
+        let state = std::mem::replace(&mut self.state, TAKEN);
+        match state {
+            // SAFETY: not registered (GOT): the slot is the owner's.
+            GOT => Ok(unsafe { self.packet.take() }.expect("a received value is kept")),
+            CLOSED => Err(RecvError),
+            _ => panic!("select: this receive case did not take effect, or its result was taken"),
+        }
     }
 }
 
@@ -145,6 +157,10 @@ impl<T> Selectable for RecvCase<'_, T> {
         false
     }
 
+    fn is_rendezvous(&self) -> bool {
+        self.chan.capacity() == Some(0)
+    }
+
     fn raw_lock(&self) {
         self.chan.raw_lock()
     }
@@ -155,10 +171,10 @@ impl<T> Selectable for RecvCase<'_, T> {
     }
 
     #[inline]
-    unsafe fn try_fire(&mut self, locked: bool) -> bool {
+    unsafe fn try_fire(&mut self, locked: bool) -> Option<Wake> {
         if !locked {
             if self.chan.ready_hint() & RECV_READY == 0 {
-                return false;
+                return None;
             }
             self.chan.raw_lock();
         }
@@ -170,24 +186,22 @@ impl<T> Selectable for RecvCase<'_, T> {
         }
         match attempt {
             RecvAttempt::Received(v, wake) => {
-                self.result = Some(Ok(v));
+                // SAFETY: not registered: the slot is the owner's.
+                unsafe { self.packet.put(v) };
+                self.state = GOT;
                 if locked {
-                    self.wake = wake;
+                    Some(wake)
                 } else {
                     wake.wake();
+                    Some(Wake::NONE)
                 }
-                true
             }
             RecvAttempt::Closed => {
-                self.result = Some(Err(RecvError));
-                true
+                self.state = CLOSED;
+                Some(Wake::NONE)
             }
-            RecvAttempt::Empty => false,
+            RecvAttempt::Empty => None,
         }
-    }
-
-    fn wake_pending(&mut self) {
-        std::mem::replace(&mut self.wake, Wake::NONE).wake();
     }
 
     unsafe fn register(&mut self, waiter: &Waiter, index: usize) {
@@ -197,26 +211,35 @@ impl<T> Selectable for RecvCase<'_, T> {
             self.packet.bind(waiter, index);
             self.chan.inner_unchecked().register_receiver(&self.packet);
         }
-        self.registered = true;
+        self.state = REGISTERED;
     }
 
     fn complete(&mut self, closed: bool) {
-        debug_assert!(self.registered, "a completed case was registered");
-        self.registered = false;
-        let done = Done { case: 0, closed };
-        self.result = Some(finish_recv(self.chan, &self.packet, done));
+        debug_assert_eq!(self.state, REGISTERED, "a completed case was registered");
+        match finish_recv(self.chan, &self.packet, Done { case: 0, closed }) {
+            Ok(v) => {
+                // SAFETY: completed (DONE observed): the slot is the owner's again.
+                unsafe { self.packet.put(v) };
+                self.state = GOT;
+            }
+            Err(RecvError) => self.state = CLOSED,
+        }
     }
 
     fn withdraw(&mut self) {
-        if self.registered {
+        if self.state == REGISTERED {
             self.chan.lock().unregister(&self.packet);
-            self.registered = false;
+            self.state = IDLE;
         }
     }
 
     fn give_back(&mut self) {
-        if let Some(Ok(v)) = self.result.take() {
-            requeue(self.chan, v);
+        if self.state == GOT {
+            self.state = TAKEN;
+            // SAFETY: GOT: not registered, the slot is the owner's.
+            if let Some(v) = unsafe { self.packet.take() } {
+                requeue(self.chan, v);
+            }
         }
     }
 }
@@ -225,31 +248,28 @@ impl<T> Selectable for RecvCase<'_, T> {
 #[doc(hidden)]
 pub struct SendCase<'a, T> {
     chan: &'a Chan<T>,
-    /// Holds the value until the case takes effect (or the select ends).
+    /// Holds the value until the case takes effect (and, if the case did not, until the
+    /// case is dropped).
     packet: Packet<T>,
-    registered: bool,
-    result: Option<Result<(), SendError<T>>>,
-    wake: Wake,
+    state: u8,
 }
 
 impl<T> fmt::Debug for SendCase<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendCase")
-            .field("registered", &self.registered)
-            .field("done", &self.result.is_some())
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
 
 impl<'a, T> SendCase<'a, T> {
     /// A send of `value` on `tx`.
+    #[inline]
     pub fn new(tx: &'a Sender<T>, value: T) -> Self {
         SendCase {
             chan: &tx.chan,
             packet: Packet::new(Some(value)),
-            registered: false,
-            result: None,
-            wake: Wake::NONE,
+            state: IDLE,
         }
     }
 
@@ -257,10 +277,18 @@ impl<'a, T> SendCase<'a, T> {
     ///
     /// # Panics
     /// If this case did not take effect, or its outcome was already taken.
+    #[inline]
     pub fn take_result(&mut self) -> Result<(), SendError<T>> {
-        self.result
-            .take()
-            .expect("select: this send case did not take effect, or its result was taken")
+        let state = std::mem::replace(&mut self.state, TAKEN);
+        match state {
+            SENT => Ok(()),
+            // SAFETY: not registered (CLOSED): the slot is the owner's.
+            CLOSED => Err(SendError(
+                unsafe { self.packet.take() }
+                    .expect("a send that found the channel closed keeps its value"),
+            )),
+            _ => panic!("select: this send case did not take effect, or its result was taken"),
+        }
     }
 }
 
@@ -277,6 +305,10 @@ impl<T> Selectable for SendCase<'_, T> {
         true
     }
 
+    fn is_rendezvous(&self) -> bool {
+        self.chan.capacity() == Some(0)
+    }
+
     fn raw_lock(&self) {
         self.chan.raw_lock()
     }
@@ -287,15 +319,13 @@ impl<T> Selectable for SendCase<'_, T> {
     }
 
     #[inline]
-    unsafe fn try_fire(&mut self, locked: bool) -> bool {
+    unsafe fn try_fire(&mut self, locked: bool) -> Option<Wake> {
         if !locked && self.chan.ready_hint() & SEND_READY == 0 {
-            return false;
+            return None;
         }
-        debug_assert!(!self.registered);
-        // SAFETY: not registered: the slot is ours.
-        let Some(value) = (unsafe { self.packet.take() }) else {
-            return false;
-        };
+        debug_assert_eq!(self.state, IDLE);
+        // SAFETY: not registered: the slot is the owner's.
+        let value = unsafe { self.packet.take() }?;
         if !locked {
             self.chan.raw_lock();
         }
@@ -307,28 +337,26 @@ impl<T> Selectable for SendCase<'_, T> {
         }
         match attempt {
             SendAttempt::Sent(wake) => {
-                self.result = Some(Ok(()));
+                self.state = SENT;
                 if locked {
-                    self.wake = wake;
+                    Some(wake)
                 } else {
                     wake.wake();
+                    Some(Wake::NONE)
                 }
-                true
             }
             SendAttempt::Closed(v) => {
-                self.result = Some(Err(SendError(v)));
-                true
+                // SAFETY: not registered: the slot is the owner's.
+                unsafe { self.packet.put(v) };
+                self.state = CLOSED;
+                Some(Wake::NONE)
             }
             SendAttempt::Full(v) => {
-                // SAFETY: not registered: the slot is ours.
+                // SAFETY: not registered: the slot is the owner's.
                 unsafe { self.packet.put(v) };
-                false
+                None
             }
         }
-    }
-
-    fn wake_pending(&mut self) {
-        std::mem::replace(&mut self.wake, Wake::NONE).wake();
     }
 
     unsafe fn register(&mut self, waiter: &Waiter, index: usize) {
@@ -338,22 +366,22 @@ impl<T> Selectable for SendCase<'_, T> {
             self.packet.bind(waiter, index);
             self.chan.inner_unchecked().register_sender(&self.packet);
         }
-        self.registered = true;
+        self.state = REGISTERED;
     }
 
     fn complete(&mut self, closed: bool) {
-        debug_assert!(self.registered, "a completed case was registered");
-        self.registered = false;
-        self.result = Some(finish_send(&self.packet, Done { case: 0, closed }));
+        debug_assert_eq!(self.state, REGISTERED, "a completed case was registered");
+        // A close leaves the value in the slot; a delivery took it.
+        self.state = if closed { CLOSED } else { SENT };
     }
 
     fn withdraw(&mut self) {
         // The select's token is no longer WAITING and was not completed through this
         // packet, so nobody touches its slot: the value stays in the case (and is dropped
         // with it, after the lock is released).
-        if self.registered {
+        if self.state == REGISTERED {
             self.chan.lock().unregister(&self.packet);
-            self.registered = false;
+            self.state = IDLE;
         }
     }
 
@@ -438,9 +466,9 @@ tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S
 tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26) (27 S27) (28 S28) (29 S29) (30 S30));
 tuple_cases!((0 S0) (1 S1) (2 S2) (3 S3) (4 S4) (5 S5) (6 S6) (7 S7) (8 S8) (9 S9) (10 S10) (11 S11) (12 S12) (13 S13) (14 S14) (15 S15) (16 S16) (17 S17) (18 S18) (19 S19) (20 S20) (21 S21) (22 S22) (23 S23) (24 S24) (25 S25) (26 S26) (27 S27) (28 S28) (29 S29) (30 S30) (31 S31));
 
-/// Case indices in some order, on the stack for up to `INLINE` cases.
+/// Case indices, on the stack for up to `INLINE` cases.
 struct Order {
-    inline: [u32; INLINE],
+    inline: [u8; INLINE],
     heap: Vec<u32>,
     len: usize,
 }
@@ -448,6 +476,7 @@ struct Order {
 const INLINE: usize = 32;
 
 impl Order {
+    #[inline]
     fn identity(n: usize) -> Order {
         let mut o = Order {
             inline: [0; INLINE],
@@ -458,62 +487,66 @@ impl Order {
             o.heap = (0..n as u32).collect();
         } else {
             for (i, slot) in o.inline[..n].iter_mut().enumerate() {
-                *slot = i as u32;
+                *slot = i as u8;
             }
         }
         o
     }
 
-    /// Written order when `biased`, otherwise a uniformly random permutation.
-    fn poll_order(n: usize, biased: bool) -> Order {
-        let mut o = Order::identity(n);
+    #[inline]
+    fn get(&self, k: usize) -> usize {
+        if self.len > INLINE {
+            self.heap[k] as usize
+        } else {
+            usize::from(self.inline[k])
+        }
+    }
+
+    #[inline]
+    fn swap(&mut self, a: usize, b: usize) {
+        if self.len > INLINE {
+            self.heap.swap(a, b);
+        } else {
+            self.inline.swap(a, b);
+        }
+    }
+
+    /// The `k`-th case to visit: written order when `biased`, otherwise a uniformly random
+    /// permutation drawn one step at a time (Fisher-Yates from the front), so that a select
+    /// whose first visited case is ready draws one random number, not one per case.
+    /// Visit `k = 0, 1, ...` in turn.
+    #[inline]
+    fn next(&mut self, k: usize, biased: bool) -> usize {
         // loom needs deterministic executions: there, the order is the written one (the
         // protocol does not depend on the order, only fairness does).
-        if !biased && !cfg!(loom) {
-            let s = o.as_mut();
-            // Fisher-Yates.
-            for i in (1..s.len()).rev() {
-                let j = fastrand::usize(..=i);
-                s.swap(i, j);
-            }
+        if !biased && !cfg!(loom) && k + 1 < self.len {
+            let j = k + fastrand::usize(..self.len - k);
+            self.swap(k, j);
         }
+        self.get(k)
+    }
+
+    /// Cases sorted by lock key (lock order).
+    fn lock_order<C: Cases + ?Sized>(cases: &mut C) -> Vec<usize> {
+        let mut o: Vec<usize> = (0..cases.count()).collect();
+        o.sort_unstable_by_key(|&i| cases.case(i).lock_key());
         o
-    }
-
-    /// Cases sorted by channel address (lock order).
-    fn lock_order<C: Cases + ?Sized>(cases: &mut C) -> Order {
-        let mut o = Order::identity(cases.count());
-        o.as_mut()
-            .sort_unstable_by_key(|&i| cases.case(i as usize).lock_key());
-        o
-    }
-
-    fn as_mut(&mut self) -> &mut [u32] {
-        if self.len > INLINE {
-            &mut self.heap
-        } else {
-            &mut self.inline[..self.len]
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        let s: &[u32] = if self.len > INLINE {
-            &self.heap
-        } else {
-            &self.inline[..self.len]
-        };
-        s.iter().map(|&i| i as usize)
     }
 }
 
 /// Step 1: try every case once, each under its own lock.
+#[inline]
 fn try_cases<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usize> {
-    let order = Order::poll_order(cases.count(), biased);
-    // SAFETY: `locked == false`: each case takes its own lock.
-    let fired = order
-        .iter()
-        .find(|&i| unsafe { cases.case(i).try_fire(false) });
-    fired
+    let n = cases.count();
+    let mut order = Order::identity(n);
+    for k in 0..n {
+        let i = order.next(k, biased);
+        // SAFETY: `locked == false`: each case takes its own lock.
+        if unsafe { cases.case(i).try_fire(false) }.is_some() {
+            return Some(i);
+        }
+    }
+    None
 }
 
 /// Step 2: under all locks, check again; if nothing is ready and a `waiter` (armed) is
@@ -527,7 +560,7 @@ fn lock_check_register<C: Cases + ?Sized>(
     let n = cases.count();
     let lock_order = Order::lock_order(cases);
     let mut last = None;
-    for i in lock_order.iter() {
+    for &i in &lock_order {
         let c = cases.case(i);
         let key = c.lock_key();
         if last != Some(key) {
@@ -536,10 +569,12 @@ fn lock_check_register<C: Cases + ?Sized>(
         }
     }
     let mut fired = None;
-    for i in Order::poll_order(n, biased).iter() {
+    let mut order = Order::identity(n);
+    for k in 0..n {
+        let i = order.next(k, biased);
         // SAFETY: every channel of the select is locked above.
-        if unsafe { cases.case(i).try_fire(true) } {
-            fired = Some(i);
+        if let Some(wake) = unsafe { cases.case(i).try_fire(true) } {
+            fired = Some((i, wake));
             break;
         }
     }
@@ -553,7 +588,7 @@ fn lock_check_register<C: Cases + ?Sized>(
         }
     }
     let mut last = None;
-    for i in lock_order.iter() {
+    for &i in &lock_order {
         let c = cases.case(i);
         let key = c.lock_key();
         if last != Some(key) {
@@ -563,8 +598,8 @@ fn lock_check_register<C: Cases + ?Sized>(
         }
     }
     match fired {
-        Some(i) => {
-            cases.case(i).wake_pending();
+        Some((i, wake)) => {
+            wake.wake();
             Ok(i)
         }
         None => Err(()),
@@ -635,6 +670,18 @@ pub fn select_blocking<C: Cases + ?Sized>(
     if let Some(i) = try_cases(cases, biased) {
         return Some(i);
     }
+    // As a blocking send or receive does: on buffered channels, retry for a moment before
+    // registering (the other ends are usually microseconds away). Not with a rendezvous
+    // case, which only a registered party can complete.
+    let mut backoff = Backoff::new();
+    if (0..cases.count()).any(|i| cases.case(i).is_rendezvous()) {
+        backoff = Backoff::used_up();
+    }
+    while !expired(deadline) && backoff.snooze() {
+        if let Some(i) = try_cases(cases, biased) {
+            return Some(i);
+        }
+    }
     if expired(deadline) {
         return lock_check_register(cases, biased, None).ok();
     }
@@ -660,87 +707,105 @@ pub fn select_blocking<C: Cases + ?Sized>(
 }
 
 /// Runs a select asynchronously over the cases it takes: resolves to the index of the case
-/// that took effect, and the cases (with that case's outcome in it).
+/// that took effect, whose outcome is then in [`SelectFuture::cases`].
 #[doc(hidden)]
+#[inline]
 pub fn select_async<C: Cases>(cases: C, biased: bool) -> SelectFuture<C> {
     SelectFuture {
-        cases: Some(cases),
+        cases,
         waiter: LazyWaiter::new(),
         biased,
-        registered: false,
+        state: IDLE,
     }
 }
 
 /// The future of an asynchronous select; resolves to the index of the case that took
-/// effect, with the cases. Dropping it before completion withdraws every case, losing no
-/// value.
+/// effect. Dropping it before completion withdraws every case, losing no value.
 ///
 /// It owns its cases and their packets, and the shared waiter, so it is `!Unpin`: the
-/// channels point into it while it waits.
+/// channels point into it while it waits. `select!` pins it in place, awaits it through the
+/// pin, and then reads the outcome from [`cases`](Self::cases) (no copy of the cases in or
+/// out of the future).
 #[doc(hidden)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SelectFuture<C: Cases> {
-    cases: Option<C>,
+    cases: C,
     waiter: LazyWaiter,
     biased: bool,
-    registered: bool,
+    /// `IDLE`, `REGISTERED`, or `TAKEN` once complete.
+    state: u8,
+}
+
+impl<C: Cases> SelectFuture<C> {
+    /// The cases, once the select completed (the outcome is in the case that took effect).
+    ///
+    /// # Panics
+    /// If the select is waiting (its packets are queued: the cases must not move).
+    #[inline]
+    pub fn cases(self: Pin<&mut Self>) -> &mut C {
+        assert!(
+            self.state != REGISTERED,
+            "select: cases taken while the select is waiting"
+        );
+        // SAFETY: not registered: no channel points into the cases, so handing them out
+        // (even to be moved) cannot invalidate a pointer; the waiter is not handed out.
+        unsafe { &mut self.get_unchecked_mut().cases }
+    }
 }
 
 impl<C: Cases> fmt::Debug for SelectFuture<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SelectFuture")
-            .field("cases", &self.cases.as_ref().map(|c| c.count()))
+            .field("cases", &self.cases.count())
             .field("biased", &self.biased)
-            .field("waiting", &self.registered)
+            .field("waiting", &(self.state == REGISTERED))
             .finish()
     }
 }
 
 impl<C: Cases> Future for SelectFuture<C> {
-    type Output = (usize, C);
+    type Output = usize;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(usize, C)> {
-        // SAFETY: the cases and the waiter are not moved while registered; the cases are
-        // moved out only once the select is over (nothing points into them any more).
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        // SAFETY: the cases and the waiter are not moved while registered (`cases()`
+        // refuses then).
         let this = unsafe { self.get_unchecked_mut() };
-        let cases = this
-            .cases
-            .as_mut()
-            .expect("select future polled after completion");
-        let index = if this.registered {
-            let Some(done) = this.waiter.get().poll_done(cx.waker()) else {
-                return Poll::Pending;
-            };
-            this.registered = false;
-            finish(cases, done)
-        } else if let Some(i) = try_cases(cases, this.biased) {
-            i
-        } else {
-            let waiter = this.waiter.get_or_init();
-            // SAFETY: not registered.
-            unsafe { waiter.arm_task(cx.waker()) };
-            match lock_check_register(cases, this.biased, Some(waiter)) {
-                Ok(i) => i,
-                Err(()) => {
-                    this.registered = true;
+        let index = match this.state {
+            REGISTERED => {
+                let Some(done) = this.waiter.get().poll_done(cx.waker()) else {
                     return Poll::Pending;
-                }
+                };
+                this.state = IDLE;
+                finish(&mut this.cases, done)
             }
+            IDLE => match try_cases(&mut this.cases, this.biased) {
+                Some(i) => i,
+                None => {
+                    let waiter = this.waiter.get_or_init();
+                    // SAFETY: not registered.
+                    unsafe { waiter.arm_task(cx.waker()) };
+                    match lock_check_register(&mut this.cases, this.biased, Some(waiter)) {
+                        Ok(i) => i,
+                        Err(()) => {
+                            this.state = REGISTERED;
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            },
+            _ => panic!("select future polled after completion"),
         };
-        let cases = this.cases.take().expect("checked above");
-        Poll::Ready((index, cases))
+        this.state = TAKEN;
+        Poll::Ready(index)
     }
 }
 
 impl<C: Cases> Drop for SelectFuture<C> {
     fn drop(&mut self) {
-        if self.registered {
-            let cases = self
-                .cases
-                .as_mut()
-                .expect("a registered select has its cases");
-            if let Some(i) = abort(cases, self.waiter.get()) {
-                cases.case(i).give_back();
+        if self.state == REGISTERED {
+            if let Some(i) = abort(&mut self.cases, self.waiter.get()) {
+                self.cases.case(i).give_back();
             }
         }
     }
@@ -916,8 +981,13 @@ impl<'a> Select<'a> {
             home: &mut self.cases,
             cases,
         };
-        let (index, lent) = select_async(lent, self.biased).await;
-        drop(lent);
+        let biased = self.biased;
+        let index = {
+            let mut fut = std::pin::pin!(select_async(lent, biased));
+            fut.as_mut().await
+            // The future, and with it the `Lent`, which puts the cases back, is dropped
+            // at the end of this block.
+        };
         SelectedOperation::new(self, index)
     }
 

@@ -96,8 +96,59 @@ const DONE: usize = 4;
 const CLOSED_BIT: usize = 0b1000;
 const CASE_SHIFT: usize = 4;
 
-/// Rounds of spinning (then yielding) before a blocking waiter parks its thread.
-const SPIN_STEPS: u32 = 10;
+/// Exponential back-off for a thread that waits for something a few hundred nanoseconds
+/// away (the other end of a busy channel): spin 1, 2, 4 ... 32 pauses, then yield a few
+/// times, then give up (crossbeam's `Backoff` has the same shape).
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    const SPIN_STEPS: u32 = 6;
+    const STEPS: u32 = 10;
+
+    pub(crate) fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    /// A back-off that is used up already.
+    pub(crate) fn used_up() -> Self {
+        Backoff { step: Self::STEPS }
+    }
+
+    /// A back-off for retrying an operation on `chan` before registering: none for a
+    /// rendezvous channel, where only a registered party can be completed.
+    pub(crate) fn for_chan<T>(chan: &crate::chan::Chan<T>) -> Self {
+        if chan.capacity() == Some(0) {
+            Self::used_up()
+        } else {
+            Self::new()
+        }
+    }
+
+    /// Whether the back-off is used up (the caller should block for real). Under loom it
+    /// is used up at once: spinning only multiplies the executions loom explores.
+    pub(crate) fn is_done(&self) -> bool {
+        cfg!(loom) || self.step >= Self::STEPS
+    }
+
+    /// Waits a little longer than last time. `false` (without waiting) once the back-off
+    /// is used up.
+    pub(crate) fn snooze(&mut self) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        if self.step < Self::SPIN_STEPS {
+            for _ in 0..(1u32 << self.step) {
+                std::hint::spin_loop();
+            }
+        } else {
+            thread::yield_now();
+        }
+        self.step += 1;
+        true
+    }
+}
 
 /// How a completed waiter was completed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,8 +209,16 @@ impl std::task::Wake for LoomWake {
 }
 
 /// A wake-up taken out of a completed waiter, delivered after the channel lock is released.
+/// Public only as an opaque type in the hidden select-macro API.
+#[doc(hidden)]
 #[must_use = "a completed waiter must be woken"]
-pub(crate) struct Wake(Option<Waker>);
+pub struct Wake(Option<Waker>);
+
+impl fmt::Debug for Wake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Wake").field(&self.0.is_some()).finish()
+    }
+}
 
 impl Wake {
     /// No wake-up to deliver.
@@ -429,21 +488,15 @@ impl Waiter {
     /// Owner side, blocking waiters: park until completed or until `deadline`.
     /// Returns `None` on timeout, after which the caller must [`abort`](Self::abort).
     pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<Done> {
-        // A counterpart is often only a few hundred nanoseconds away (the other end of a
-        // busy channel): spin briefly, then yield a few times, before paying for a real
-        // park and unpark (crossbeam's `Backoff` does the same).
-        if !cfg!(loom) {
-            for step in 0..SPIN_STEPS {
-                if let Some(d) = self.done() {
-                    return Some(d);
-                }
-                if step < 6 {
-                    for _ in 0..(1u32 << step) {
-                        std::hint::spin_loop();
-                    }
-                } else {
-                    thread::yield_now();
-                }
+        // The counterpart is often only moments away: back off before paying for a real
+        // park and unpark.
+        let mut backoff = Backoff::new();
+        loop {
+            if let Some(d) = self.done() {
+                return Some(d);
+            }
+            if !backoff.snooze() {
+                break;
             }
         }
         loop {

@@ -17,6 +17,8 @@
 //! }
 //! ```
 
+mod select;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, quote_spanned};
@@ -24,6 +26,17 @@ use syn::{
     parse::Parser, punctuated::Punctuated, spanned::Spanned, Expr, ExprLit, ItemFn, Lit,
     MetaNameValue, Token,
 };
+
+/// Checks the syntax of a `goro::select!`/`select_biased!`/`select_blocking!` and expands
+/// it. Implementation detail of the `goro` facade's select macros; not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __select(input: TokenStream) -> TokenStream {
+    match select::expand(input.into()) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
 
 /// Runs an `async fn main` on goro: the body becomes the main goroutine.
 ///

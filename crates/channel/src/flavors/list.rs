@@ -7,57 +7,69 @@
 //! ring. crossbeam's `list` flavor has the same shape (lock-free there); here access is
 //! serialised by the channel lock, so the blocks are plain memory.
 //!
-//! Layout: `blocks` holds the blocks in order. Values occupy `head..BLOCK` of the first
-//! block, all of the middle ones, and `..tail` of the last one (`head..tail` when there is
-//! one block). An empty queue keeps no block, or its one block with `head == tail`.
+//! Layout: `blocks` holds the blocks in order, each of `BLOCK` slots (about 2 KiB of
+//! values). Values occupy `head..BLOCK` of the first block, all of the middle ones, and
+//! `..tail` of the last one (`head..tail` when there is one block). An empty queue keeps no
+//! block, or its one block with `head == tail`.
 
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
-/// Values per block.
-const BLOCK: usize = if cfg!(loom) { 2 } else { 32 };
+/// Bytes per block to aim for: big enough that a fast stream allocates rarely, small enough
+/// that an idle channel of large values does not hold much memory.
+const BLOCK_BYTES: usize = 2048;
 
-struct Block<T> {
-    slots: [MaybeUninit<T>; BLOCK],
-}
-
-impl<T> Block<T> {
-    fn new() -> Box<Self> {
-        Box::new(Block {
-            slots: [const { MaybeUninit::uninit() }; BLOCK],
-        })
-    }
-}
+type Block<T> = Box<[MaybeUninit<T>]>;
 
 pub(crate) struct Blocks<T> {
-    blocks: VecDeque<Box<Block<T>>>,
-    /// The first and last block (heap addresses are stable however `blocks` moves its
-    /// array of boxes); dangling while there is no block.
-    first: NonNull<Block<T>>,
-    last: NonNull<Block<T>>,
+    blocks: VecDeque<Block<T>>,
+    /// The first slot of the first and of the last block (a block's heap address is stable
+    /// however `blocks` moves its array of boxes); dangling while there is no block.
+    first: NonNull<MaybeUninit<T>>,
+    last: NonNull<MaybeUninit<T>>,
     /// Index of the first value in the first block.
     head: usize,
     /// One past the last value in the last block (`BLOCK` while there is no block, so the
     /// first push allocates one).
     tail: usize,
-    spare: Option<Box<Block<T>>>,
+    spare: Option<Block<T>>,
 }
 
-// SAFETY: the pointers only alias the boxes in `blocks`, owned by this value; it is as
+// SAFETY: the pointers only alias the blocks in `blocks`, owned by this value; it is as
 // `Send`/`Sync` as a `VecDeque<T>`.
 unsafe impl<T: Send> Send for Blocks<T> {}
 // SAFETY: as above.
 unsafe impl<T: Sync> Sync for Blocks<T> {}
 
 impl<T> Blocks<T> {
+    /// Values per block: `BLOCK_BYTES` worth, between 16 and 256 (2 under loom, so that
+    /// models cross block boundaries).
+    const BLOCK: usize = if cfg!(loom) {
+        2
+    } else {
+        let size = if std::mem::size_of::<T>() == 0 {
+            1
+        } else {
+            std::mem::size_of::<T>()
+        };
+        let n = BLOCK_BYTES / size;
+        if n < 16 {
+            16
+        } else if n > 256 {
+            256
+        } else {
+            n
+        }
+    };
+
     pub(crate) fn new() -> Self {
         Blocks {
             blocks: VecDeque::new(),
             first: NonNull::dangling(),
             last: NonNull::dangling(),
             head: 0,
-            tail: BLOCK,
+            tail: Self::BLOCK,
             spare: None,
         }
     }
@@ -65,19 +77,28 @@ impl<T> Blocks<T> {
     /// Appends a value (any number fit).
     #[inline]
     pub(crate) fn push(&mut self, value: T) {
-        if self.tail == BLOCK {
+        if self.tail == Self::BLOCK {
             self.grow();
         }
-        // SAFETY: `last` points to the last block (there is one after `grow`), owned by
-        // `blocks`; `tail < BLOCK` indexes a free slot of it.
-        unsafe { (*self.last.as_ptr()).slots[self.tail].write(value) };
+        // SAFETY: `last` is the first slot of the last block (there is one after `grow`),
+        // owned by `blocks`, of `BLOCK` slots; `tail < BLOCK` indexes a free one.
+        unsafe {
+            self.last
+                .as_ptr()
+                .add(self.tail)
+                .write(MaybeUninit::new(value))
+        };
         self.tail += 1;
     }
 
     #[cold]
     fn grow(&mut self) {
-        let mut block = self.spare.take().unwrap_or_else(Block::new);
-        self.last = NonNull::from(&mut *block);
+        let mut block = self.spare.take().unwrap_or_else(|| {
+            (0..Self::BLOCK)
+                .map(|_| MaybeUninit::uninit())
+                .collect::<Block<T>>()
+        });
+        self.last = NonNull::from(&mut block[0]);
         self.blocks.push_back(block);
         self.tail = 0;
         if self.blocks.len() == 1 {
@@ -90,11 +111,12 @@ impl<T> Blocks<T> {
     #[inline]
     pub(crate) fn pop(&mut self) -> T {
         debug_assert!(!self.is_empty());
-        // SAFETY: a value is queued (the caller's length), so `first` points to the first
-        // block and `head` indexes its first value, written by `push` and not yet read.
-        let value = unsafe { (*self.first.as_ptr()).slots[self.head].assume_init_read() };
+        // SAFETY: a value is queued (the caller's length), so `first` is the first slot of
+        // the first block and `head < BLOCK` indexes its first value, written by `push` and
+        // not yet read.
+        let value = unsafe { self.first.as_ptr().add(self.head).read().assume_init() };
         self.head += 1;
-        if self.head == BLOCK {
+        if self.head == Self::BLOCK {
             self.release_first();
         }
         value
@@ -117,7 +139,7 @@ impl<T> Blocks<T> {
             .blocks
             .front_mut()
             .expect("more than one block was queued");
-        self.first = NonNull::from(&mut **first);
+        self.first = NonNull::from(&mut first[0]);
     }
 
     /// Whether no value is queued. With more than one block the first holds at least one
@@ -129,8 +151,8 @@ impl<T> Blocks<T> {
 
 impl<T> Drop for Blocks<T> {
     fn drop(&mut self) {
-        // The `Buffer` drains values before it is dropped only when the channel says so;
-        // here every value still queued is dropped once.
+        // Every value still queued is dropped once (the slots themselves are
+        // `MaybeUninit`, which the blocks' own drop does not touch).
         while !self.is_empty() {
             drop(self.pop());
         }
@@ -143,21 +165,22 @@ mod tests {
 
     #[test]
     fn blocks_keep_fifo_across_block_boundaries() {
+        const B: usize = Blocks::<usize>::BLOCK;
         let mut b = Blocks::new();
         assert!(b.is_empty());
-        for i in 0..(BLOCK * 3 + 5) {
+        for i in 0..(B * 3 + 5) {
             b.push(i);
         }
-        for i in 0..(BLOCK * 2) {
+        for i in 0..(B * 2) {
             assert_eq!(b.pop(), i);
         }
-        for i in 0..BLOCK {
+        for i in 0..B {
             b.push(10_000 + i);
         }
-        for i in (BLOCK * 2)..(BLOCK * 3 + 5) {
+        for i in (B * 2)..(B * 3 + 5) {
             assert_eq!(b.pop(), i);
         }
-        for i in 0..BLOCK {
+        for i in 0..B {
             assert!(!b.is_empty());
             assert_eq!(b.pop(), 10_000 + i);
         }
@@ -169,12 +192,21 @@ mod tests {
     }
 
     #[test]
+    fn block_size_follows_the_value_size() {
+        assert_eq!(Blocks::<u64>::BLOCK, 256);
+        assert_eq!(Blocks::<[u8; 64]>::BLOCK, 32);
+        assert_eq!(Blocks::<[u8; 4096]>::BLOCK, 16);
+        assert_eq!(Blocks::<()>::BLOCK, 256);
+    }
+
+    #[test]
     fn drained_queue_is_reused_and_leftovers_are_dropped_once() {
         use std::rc::Rc;
+        const B: usize = Blocks::<Rc<()>>::BLOCK;
         let token = Rc::new(());
         let mut b = Blocks::new();
         for round in 0..3 {
-            for _ in 0..(BLOCK + round) {
+            for _ in 0..(B + round) {
                 b.push(token.clone());
             }
             while !b.is_empty() {
@@ -182,7 +214,7 @@ mod tests {
             }
             assert_eq!(Rc::strong_count(&token), 1);
         }
-        for _ in 0..(2 * BLOCK + 3) {
+        for _ in 0..(2 * B + 3) {
             b.push(token.clone());
         }
         drop(b.pop());
