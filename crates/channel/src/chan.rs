@@ -20,7 +20,7 @@
 //! The lock, the readiness hint and these hot fields share the channel's first cache line.
 
 use crate::flavors::Buffer;
-use crate::lock::RawLock;
+use crate::lock::{Contention, RawLock};
 use crate::loom::{AtomicBool, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
 use crate::waiter::{Claim, Packet, Wake};
 use std::collections::VecDeque;
@@ -395,17 +395,23 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Locks the channel.
+    /// Locks the channel (from a thread, or a call that does not wait).
     #[inline]
     pub(crate) fn lock(&self) -> Guard<'_, T> {
-        self.lock.lock();
+        self.lock_as(Contention::Thread)
+    }
+
+    /// Locks the channel, waiting as `how` says if it is contended.
+    #[inline]
+    pub(crate) fn lock_as(&self, how: Contention) -> Guard<'_, T> {
+        self.lock.lock(how);
         Guard { chan: self }
     }
 
     /// Takes the lock without a guard (select locks several channels at once).
     #[inline]
-    pub(crate) fn raw_lock(&self) {
-        self.lock.lock();
+    pub(crate) fn raw_lock(&self, how: Contention) {
+        self.lock.lock(how);
     }
 
     /// Releases a lock taken with [`raw_lock`](Self::raw_lock).

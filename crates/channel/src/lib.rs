@@ -88,9 +88,10 @@ pub use select::{Select, SelectedOperation};
 /// Implementation details of the select macros. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::lock::Contention;
     pub use crate::select::{
         select_async, select_blocking, select_try, Cases, RecvCase, SelectFuture, Selectable,
         SendCase,
     };
-    pub use crate::waiter::Waiter;
+    pub use crate::waiter::{Waiter, Wake};
 }

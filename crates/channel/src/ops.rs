@@ -10,6 +10,7 @@
 
 use crate::chan::{Chan, Guard, RecvAttempt, SendAttempt};
 use crate::err::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
+use crate::lock::Contention;
 use crate::waiter::{expired, Backoff, Done, LazyWaiter, Packet};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -132,7 +133,7 @@ impl RecvOp {
         if op.is_registered() {
             return Self::poll_registered(op, chan, cx);
         }
-        let mut g = chan.lock();
+        let mut g = chan.lock_as(Contention::Task);
         match g.recv() {
             RecvAttempt::Received(v, wake) => {
                 drop(g);
@@ -225,7 +226,7 @@ impl SendOp {
         let Some(value) = op.take_value() else {
             return Poll::Ready(Ok(()));
         };
-        let mut g = chan.lock();
+        let mut g = chan.lock_as(Contention::Task);
         match g.send(value) {
             SendAttempt::Sent(wake) => {
                 drop(g);

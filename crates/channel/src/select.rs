@@ -40,6 +40,7 @@
 
 use crate::chan::{Chan, RecvAttempt, SendAttempt, RECV_READY, SEND_READY};
 use crate::err::{RecvError, SelectTimeoutError, SendError, TrySelectError};
+use crate::lock::Contention;
 use crate::ops::{finish_recv, requeue};
 use crate::waiter::{expired, Backoff, Done, LazyWaiter, Packet, Waiter, Wake};
 use crate::{Receiver, Sender};
@@ -63,7 +64,7 @@ pub trait Selectable {
     /// Whether the case's channel is a rendezvous channel.
     fn is_rendezvous(&self) -> bool;
     /// Locks the case's channel.
-    fn raw_lock(&self);
+    fn raw_lock(&self, how: Contention);
     /// Unlocks the case's channel.
     ///
     /// # Safety
@@ -74,9 +75,11 @@ pub trait Selectable {
     /// counterpart it completed: if `locked`, the caller holds the channel lock and must
     /// deliver it after releasing all locks; otherwise it was delivered already.
     ///
+    /// If not `locked`, it takes the lock itself, waiting as `how` says.
+    ///
     /// # Safety
     /// If `locked`, the caller holds this case's channel lock.
-    unsafe fn try_fire(&mut self, locked: bool) -> Option<Wake>;
+    unsafe fn try_fire(&mut self, locked: bool, how: Contention) -> Option<Wake>;
     /// Queues this case's packet as case `index` of `waiter`.
     ///
     /// # Safety
@@ -161,8 +164,8 @@ impl<T> Selectable for RecvCase<'_, T> {
         self.chan.capacity() == Some(0)
     }
 
-    fn raw_lock(&self) {
-        self.chan.raw_lock()
+    fn raw_lock(&self, how: Contention) {
+        self.chan.raw_lock(how)
     }
 
     unsafe fn raw_unlock(&self) {
@@ -171,12 +174,12 @@ impl<T> Selectable for RecvCase<'_, T> {
     }
 
     #[inline]
-    unsafe fn try_fire(&mut self, locked: bool) -> Option<Wake> {
+    unsafe fn try_fire(&mut self, locked: bool, how: Contention) -> Option<Wake> {
         if !locked {
             if self.chan.ready_hint() & RECV_READY == 0 {
                 return None;
             }
-            self.chan.raw_lock();
+            self.chan.raw_lock(how);
         }
         // SAFETY: the lock is held (taken above, or by the caller).
         let attempt = unsafe { self.chan.inner_unchecked() }.recv();
@@ -309,8 +312,8 @@ impl<T> Selectable for SendCase<'_, T> {
         self.chan.capacity() == Some(0)
     }
 
-    fn raw_lock(&self) {
-        self.chan.raw_lock()
+    fn raw_lock(&self, how: Contention) {
+        self.chan.raw_lock(how)
     }
 
     unsafe fn raw_unlock(&self) {
@@ -319,7 +322,7 @@ impl<T> Selectable for SendCase<'_, T> {
     }
 
     #[inline]
-    unsafe fn try_fire(&mut self, locked: bool) -> Option<Wake> {
+    unsafe fn try_fire(&mut self, locked: bool, how: Contention) -> Option<Wake> {
         if !locked && self.chan.ready_hint() & SEND_READY == 0 {
             return None;
         }
@@ -327,7 +330,7 @@ impl<T> Selectable for SendCase<'_, T> {
         // SAFETY: not registered: the slot is the owner's.
         let value = unsafe { self.packet.take() }?;
         if !locked {
-            self.chan.raw_lock();
+            self.chan.raw_lock(how);
         }
         // SAFETY: the lock is held (taken above, or by the caller).
         let attempt = unsafe { self.chan.inner_unchecked() }.send(value);
@@ -536,13 +539,13 @@ impl Order {
 
 /// Step 1: try every case once, each under its own lock.
 #[inline]
-fn try_cases<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usize> {
+fn try_cases<C: Cases + ?Sized>(cases: &mut C, biased: bool, how: Contention) -> Option<usize> {
     let n = cases.count();
     let mut order = Order::identity(n);
     for k in 0..n {
         let i = order.next(k, biased);
         // SAFETY: `locked == false`: each case takes its own lock.
-        if unsafe { cases.case(i).try_fire(false) }.is_some() {
+        if unsafe { cases.case(i).try_fire(false, how) }.is_some() {
             return Some(i);
         }
     }
@@ -556,6 +559,7 @@ fn lock_check_register<C: Cases + ?Sized>(
     cases: &mut C,
     biased: bool,
     waiter: Option<&Waiter>,
+    how: Contention,
 ) -> Result<usize, ()> {
     let n = cases.count();
     let lock_order = Order::lock_order(cases);
@@ -564,7 +568,7 @@ fn lock_check_register<C: Cases + ?Sized>(
         let c = cases.case(i);
         let key = c.lock_key();
         if last != Some(key) {
-            c.raw_lock();
+            c.raw_lock(how);
             last = Some(key);
         }
     }
@@ -573,7 +577,7 @@ fn lock_check_register<C: Cases + ?Sized>(
     for k in 0..n {
         let i = order.next(k, biased);
         // SAFETY: every channel of the select is locked above.
-        if let Some(wake) = unsafe { cases.case(i).try_fire(true) } {
+        if let Some(wake) = unsafe { cases.case(i).try_fire(true, how) } {
             fired = Some((i, wake));
             break;
         }
@@ -635,12 +639,12 @@ fn abort<C: Cases + ?Sized>(cases: &mut C, waiter: &Waiter) -> Option<usize> {
 /// Runs a select without waiting: the index of the case that took effect, if any was ready.
 #[doc(hidden)]
 pub fn select_try<C: Cases + ?Sized>(cases: &mut C, biased: bool) -> Option<usize> {
-    if let Some(i) = try_cases(cases, biased) {
+    if let Some(i) = try_cases(cases, biased, Contention::Thread) {
         return Some(i);
     }
     // Nothing was ready when each case was looked at alone; confirm under all locks, so
     // that "no case is ready" is true at one instant (as Go's `select` with `default`).
-    lock_check_register(cases, biased, None).ok()
+    lock_check_register(cases, biased, None, Contention::Thread).ok()
 }
 
 /// Withdraws a blocking select's packets if the call unwinds while they are registered.
@@ -667,7 +671,7 @@ pub fn select_blocking<C: Cases + ?Sized>(
     biased: bool,
     deadline: Option<Instant>,
 ) -> Option<usize> {
-    if let Some(i) = try_cases(cases, biased) {
+    if let Some(i) = try_cases(cases, biased, Contention::Thread) {
         return Some(i);
     }
     // As a blocking send or receive does: on buffered channels, retry for a moment before
@@ -678,17 +682,17 @@ pub fn select_blocking<C: Cases + ?Sized>(
         backoff = Backoff::used_up();
     }
     while !expired(deadline) && backoff.snooze() {
-        if let Some(i) = try_cases(cases, biased) {
+        if let Some(i) = try_cases(cases, biased, Contention::Thread) {
             return Some(i);
         }
     }
     if expired(deadline) {
-        return lock_check_register(cases, biased, None).ok();
+        return lock_check_register(cases, biased, None, Contention::Thread).ok();
     }
     let waiter = Waiter::new();
     // SAFETY: not registered yet.
     unsafe { waiter.arm_thread() };
-    if let Ok(i) = lock_check_register(cases, biased, Some(&waiter)) {
+    if let Ok(i) = lock_check_register(cases, biased, Some(&waiter), Contention::Thread) {
         return Some(i);
     }
     // The cases and the waiter stay on this frame (borrowed by the guard) until every
@@ -779,13 +783,18 @@ impl<C: Cases> Future for SelectFuture<C> {
                 this.state = IDLE;
                 finish(&mut this.cases, done)
             }
-            IDLE => match try_cases(&mut this.cases, this.biased) {
+            IDLE => match try_cases(&mut this.cases, this.biased, Contention::Task) {
                 Some(i) => i,
                 None => {
                     let waiter = this.waiter.get_or_init();
                     // SAFETY: not registered.
                     unsafe { waiter.arm_task(cx.waker()) };
-                    match lock_check_register(&mut this.cases, this.biased, Some(waiter)) {
+                    match lock_check_register(
+                        &mut this.cases,
+                        this.biased,
+                        Some(waiter),
+                        Contention::Task,
+                    ) {
                         Ok(i) => i,
                         Err(()) => {
                             this.state = REGISTERED;
