@@ -309,6 +309,47 @@ impl<T> Drop for Withdraw<'_, T> {
     }
 }
 
+/// The waiting half of a blocking send (`recv == false`, the value in `op`) or receive:
+/// registers `op` under the lock `g` still held from the attempt that could not proceed,
+/// then parks the thread. `Some` with the outcome once a counterpart completed it; `None`
+/// if `deadline` passed first, in which case `op` is withdrawn (a send's value is back in
+/// it).
+fn park_registered<T>(
+    chan: &Chan<T>,
+    mut g: Guard<'_, T>,
+    op: &mut Op<T>,
+    recv: bool,
+    deadline: Option<Instant>,
+) -> Option<Done> {
+    // SAFETY: `op` lives on the caller's frame, borrowed by the guard below until it has
+    // been withdrawn or a counterpart completed it.
+    unsafe {
+        op.waiter.get_or_init().arm_thread();
+        op.bind();
+        if recv {
+            g.register_receiver(&op.packet);
+        } else {
+            g.register_sender(&op.packet);
+        }
+    }
+    op.waiter.set_registered(true);
+    drop(g);
+    let guard = Withdraw { op, chan, recv };
+    let waiter = guard.op.waiter.get();
+    let done = match waiter.park(deadline) {
+        Some(done) => Some(done),
+        None => match waiter.abort() {
+            Ok(()) => {
+                chan.lock().unregister(&guard.op.packet);
+                None
+            }
+            Err(done) => Some(done),
+        },
+    };
+    guard.op.waiter.set_registered(false);
+    done
+}
+
 /// Blocking send with an optional deadline.
 ///
 /// A full buffered channel is first retried with a short back-off before the send
@@ -348,47 +389,23 @@ pub(crate) fn send_until<T>(
     }
 }
 
-/// The waiting part of [`send_until`]: registers under the lock `g` still held from the
-/// attempt that found no room, then parks.
+/// The waiting part of [`send_until`].
 #[inline(never)]
 fn send_wait<T>(
     chan: &Chan<T>,
-    mut g: Guard<'_, T>,
+    g: Guard<'_, T>,
     value: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
     let mut op = Op::new(Some(value));
-    // SAFETY: `op` lives on this frame until the guard below has withdrawn it or a
-    // counterpart completed it.
-    unsafe {
-        op.waiter.get_or_init().arm_thread();
-        op.bind();
-        g.register_sender(&op.packet);
+    match park_registered(chan, g, &mut op, false, deadline) {
+        Some(done) => {
+            finish_send(&op.packet, done).map_err(|SendError(v)| SendTimeoutError::Closed(v))
+        }
+        None => Err(SendTimeoutError::Timeout(
+            op.take_value().expect("a withdrawn send keeps its value"),
+        )),
     }
-    op.waiter.set_registered(true);
-    drop(g);
-    let guard = Withdraw {
-        op: &mut op,
-        chan,
-        recv: false,
-    };
-    let done = match guard.op.waiter.get().park(deadline) {
-        Some(done) => done,
-        None => match guard.op.waiter.get().abort() {
-            Ok(()) => {
-                chan.lock().unregister(&guard.op.packet);
-                guard.op.waiter.set_registered(false);
-                let v = guard
-                    .op
-                    .take_value()
-                    .expect("a withdrawn send keeps its value");
-                return Err(SendTimeoutError::Timeout(v));
-            }
-            Err(done) => done,
-        },
-    };
-    guard.op.waiter.set_registered(false);
-    finish_send(&guard.op.packet, done).map_err(|SendError(v)| SendTimeoutError::Closed(v))
 }
 
 /// Blocking receive with an optional deadline; an empty channel is retried with a short
@@ -419,39 +436,16 @@ pub(crate) fn recv_until<T>(
     }
 }
 
-/// The waiting part of [`recv_until`], as [`send_wait`] is of [`send_until`].
+/// The waiting part of [`recv_until`].
 #[inline(never)]
 fn recv_wait<T>(
     chan: &Chan<T>,
-    mut g: Guard<'_, T>,
+    g: Guard<'_, T>,
     deadline: Option<Instant>,
 ) -> Result<T, RecvTimeoutError> {
     let mut op = Op::new(None);
-    // SAFETY: `op` lives on this frame until the guard below has withdrawn it or a
-    // counterpart completed it.
-    unsafe {
-        op.waiter.get_or_init().arm_thread();
-        op.bind();
-        g.register_receiver(&op.packet);
+    match park_registered(chan, g, &mut op, true, deadline) {
+        Some(done) => finish_recv(chan, &op.packet, done).map_err(|_| RecvTimeoutError::Closed),
+        None => Err(RecvTimeoutError::Timeout),
     }
-    op.waiter.set_registered(true);
-    drop(g);
-    let guard = Withdraw {
-        op: &mut op,
-        chan,
-        recv: true,
-    };
-    let done = match guard.op.waiter.get().park(deadline) {
-        Some(done) => done,
-        None => match guard.op.waiter.get().abort() {
-            Ok(()) => {
-                chan.lock().unregister(&guard.op.packet);
-                guard.op.waiter.set_registered(false);
-                return Err(RecvTimeoutError::Timeout);
-            }
-            Err(done) => done,
-        },
-    };
-    guard.op.waiter.set_registered(false);
-    finish_recv(chan, &guard.op.packet, done).map_err(|_| RecvTimeoutError::Closed)
 }

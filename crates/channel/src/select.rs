@@ -677,10 +677,11 @@ pub fn select_blocking<C: Cases + ?Sized>(
     // As a blocking send or receive does: on buffered channels, retry for a moment before
     // registering (the other ends are usually microseconds away). Not with a rendezvous
     // case, which only a registered party can complete.
-    let mut backoff = Backoff::new();
-    if (0..cases.count()).any(|i| cases.case(i).is_rendezvous()) {
-        backoff = Backoff::used_up();
-    }
+    let mut backoff = if (0..cases.count()).any(|i| cases.case(i).is_rendezvous()) {
+        Backoff::used_up()
+    } else {
+        Backoff::new()
+    };
     while !expired(deadline) && backoff.snooze() {
         if let Some(i) = try_cases(cases, biased, Contention::Thread) {
             return Some(i);

@@ -6,7 +6,9 @@
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p goro-sync --release --test loom_mutex`
 #![cfg(loom)]
 
-use futures::task::noop_waker;
+mod loom_support;
+use loom_support::*;
+
 use goro_sync::Mutex;
 use loom::{
     sync::{
@@ -15,17 +17,7 @@ use loom::{
     },
     thread,
 };
-use std::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(3);
-    b.check(f);
-}
+use std::task::Poll;
 
 fn critical(m: &Mutex<usize>, inside: &AtomicBool) {
     let mut g = m.lock_blocking();
@@ -105,9 +97,8 @@ fn cancelled_waiter_never_strands_the_lock() {
         let g = m.try_lock().unwrap();
         let m1 = m.clone();
         let canceller = thread::spawn(move || {
-            let waker = noop_waker();
             let mut fut = m1.lock();
-            if let Poll::Ready(g) = Pin::new(&mut fut).poll(&mut Context::from_waker(&waker)) {
+            if let Poll::Ready(g) = poll_once(&mut fut) {
                 drop(g);
             }
             drop(fut);

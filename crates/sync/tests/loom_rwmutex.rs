@@ -6,7 +6,9 @@
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p goro-sync --release --test loom_rwmutex`
 #![cfg(loom)]
 
-use futures::task::noop_waker;
+mod loom_support;
+use loom_support::*;
+
 use goro_sync::{RwMutex, RwMutexWriteGuard};
 use loom::{
     sync::{
@@ -15,22 +17,7 @@ use loom::{
     },
     thread,
 };
-use std::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(3);
-    b.check(f);
-}
-
-fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
-    let waker = noop_waker();
-    Pin::new(f).poll(&mut Context::from_waker(&waker))
-}
+use std::task::Poll;
 
 const WRITING: usize = 1 << 16;
 

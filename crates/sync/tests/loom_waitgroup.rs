@@ -4,13 +4,10 @@
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p goro-sync --release --test loom_waitgroup`
 #![cfg(loom)]
 
-use goro_sync::WaitGroup;
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(3);
-    b.check(f);
-}
+mod loom_support;
+use loom_support::*;
 
+use goro_sync::WaitGroup;
 use loom::{
     sync::{
         atomic::{AtomicUsize, Ordering::Relaxed},
