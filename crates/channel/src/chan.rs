@@ -424,11 +424,7 @@ impl<T> Chan<T> {
         let ready = self.inner.with(|p| unsafe { (*p).readiness() });
         // Relaxed: a hint; the unlock below (Release) publishes it with everything else,
         // and a stale value only sends a select down its locked path.
-        // Stored only when it changed: a store would take the line away from threads that
-        // spin reading the hint (`ops::snooze_until_ready`), which is the lock's line.
-        if self.ready.load(Ordering::Relaxed) != ready {
-            self.ready.store(ready, Ordering::Relaxed);
-        }
+        self.ready.store(ready, Ordering::Relaxed);
         // SAFETY: the caller holds the lock.
         unsafe { self.lock.unlock() }
     }

@@ -64,7 +64,7 @@ const ATTEMPTS_PER_ROUND: u32 = 8;
 /// A contended thread polls this many times (with 1, 2, 4 ... up to 64 pauses between
 /// polls), then yields this many times, then sleeps.
 #[cfg(not(loom))]
-const THREAD_SPINS: u32 = 64;
+const THREAD_SPINS: u32 = 16;
 #[cfg(not(loom))]
 const THREAD_YIELDS: u32 = 4;
 /// The longest pause between two polls of a contended thread: `1 << MAX_PAUSE_SHIFT` pauses.
