@@ -186,8 +186,10 @@ impl RawLock {
                     .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
         };
-        for _ in 0..QUICK_ATTEMPTS {
-            std::hint::spin_loop();
+        for i in 0..QUICK_ATTEMPTS {
+            for _ in 0..(1u32 << i) {
+                std::hint::spin_loop();
+            }
             if attempt() {
                 return;
             }
