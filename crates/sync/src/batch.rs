@@ -188,19 +188,22 @@ pub(crate) struct RawSemaphore {
 }
 
 impl RawSemaphore {
-    /// A semaphore holding `permits`, releasing them as `policy` says.
-    pub(crate) fn new(permits: usize, policy: Policy) -> Self {
-        assert!(
-            permits <= MAX_PERMITS,
-            "a semaphore holds at most {MAX_PERMITS} permits"
-        );
-        let barging = policy == Policy::Barging;
-        let flags = if barging { 0 } else { HANDOFF };
-        RawSemaphore {
-            state: AtomicUsize::new(permits << SHIFT | flags),
-            granted: AtomicU64::new(0),
-            waiters: Mutex::new(Queue::new()),
-            barging,
+    crate::loom::const_unless_loom! {
+        /// A semaphore holding `permits`, releasing them as `policy` says.
+        pub(crate) fn new(permits: usize, policy: Policy) -> Self {
+            // A literal message: a `const fn` cannot format one.
+            assert!(
+                permits <= MAX_PERMITS,
+                "a semaphore holds at most Semaphore::MAX_PERMITS (usize::MAX >> 4) permits"
+            );
+            let barging = matches!(policy, Policy::Barging);
+            let flags = if barging { 0 } else { HANDOFF };
+            RawSemaphore {
+                state: AtomicUsize::new(permits << SHIFT | flags),
+                granted: AtomicU64::new(0),
+                waiters: Mutex::new(Queue::new()),
+                barging,
+            }
         }
     }
 

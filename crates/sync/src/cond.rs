@@ -44,22 +44,24 @@ pub struct Cond {
 }
 
 impl Cond {
-    /// Creates a condition variable with no waiters.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let cond = goro_sync::Cond::new();
-    /// assert_eq!(cond.waiters(), 0);
-    /// cond.signal(); // nobody waits: nothing happens
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// Never panics.
-    pub fn new() -> Self {
-        Cond {
-            waiters: Notify::new(),
+    crate::loom::const_unless_loom! {
+        /// Creates a condition variable with no waiters (a `const fn`: it can be a `static`).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let cond = goro_sync::Cond::new();
+        /// assert_eq!(cond.waiters(), 0);
+        /// cond.signal(); // nobody waits: nothing happens
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// Never panics.
+        pub fn new() -> Self {
+            Cond {
+                waiters: Notify::new(),
+            }
         }
     }
 

@@ -21,6 +21,22 @@ pub(crate) use std::{
     },
 };
 
+/// Declares a constructor that is a `const fn` outside loom (loom's types have no const
+/// constructors), so that goro's locks can live in a `static`, as Go's package-level
+/// `var mu sync.Mutex` does.
+macro_rules! const_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
+        $(#[$attr])*
+        #[cfg(not(loom))]
+        $vis const fn $name($($arg: $ty),*) -> $ret $body
+
+        $(#[$attr])*
+        #[cfg(loom)]
+        $vis fn $name($($arg: $ty),*) -> $ret $body
+    };
+}
+pub(crate) use const_unless_loom;
+
 /// Locks `m`, ignoring poisoning: the crate's internal locks only guard bookkeeping that is
 /// never left half-updated by a panic (no user code runs while they are held).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -100,23 +100,30 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
-    /// Creates an unlocked mutex holding `value`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = goro_sync::Mutex::new(5);
-    /// assert!(!m.is_locked());
-    /// assert_eq!(*m.try_lock().unwrap(), 5);
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// Never panics.
-    pub fn new(value: T) -> Self {
-        Mutex {
-            sem: RawSemaphore::new(1, Policy::Barging),
-            data: UnsafeCell::new(value),
+    crate::loom::const_unless_loom! {
+        /// Creates an unlocked mutex holding `value`. A `const fn`, so a mutex can be a
+        /// `static`, like a package-level `var mu sync.Mutex` in Go.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let m = goro_sync::Mutex::new(5);
+        /// assert!(!m.is_locked());
+        /// assert_eq!(*m.try_lock().unwrap(), 5);
+        ///
+        /// static HITS: goro_sync::Mutex<u64> = goro_sync::Mutex::new(0);
+        /// *HITS.lock_blocking() += 1;
+        /// assert_eq!(*HITS.try_lock().unwrap(), 1);
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// Never panics.
+        pub fn new(value: T) -> Self {
+            Mutex {
+                sem: RawSemaphore::new(1, Policy::Barging),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 

@@ -45,22 +45,29 @@ pub struct OnceCell<T> {
 }
 
 impl<T> OnceCell<T> {
-    /// Creates an empty cell.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let cell = goro_sync::OnceCell::<u8>::new();
-    /// assert!(cell.get().is_none());
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// Never panics.
-    pub fn new() -> Self {
-        OnceCell {
-            value: OnceLock::new(),
-            init: RawSemaphore::new(1, Policy::Fair),
+    crate::loom::const_unless_loom! {
+        /// Creates an empty cell. A `const fn`: a cell can be a `static`, initialised by
+        /// whichever task gets there first.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let cell = goro_sync::OnceCell::<u8>::new();
+        /// assert!(cell.get().is_none());
+        ///
+        /// static PORT: goro_sync::OnceCell<u16> = goro_sync::OnceCell::new();
+        /// assert_eq!(*PORT.get_or_init_blocking(|| 8080), 8080);
+        /// assert_eq!(PORT.get(), Some(&8080));
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// Never panics.
+        pub fn new() -> Self {
+            OnceCell {
+                value: OnceLock::new(),
+                init: RawSemaphore::new(1, Policy::Fair),
+            }
         }
     }
 
@@ -287,20 +294,27 @@ pub struct Once {
 }
 
 impl Once {
-    /// Creates a `Once` that has not run.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!goro_sync::Once::new().is_completed());
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// Never panics.
-    pub fn new() -> Self {
-        Once {
-            cell: OnceCell::new(),
+    crate::loom::const_unless_loom! {
+        /// Creates a `Once` that has not run. A `const fn`, so it can be a `static` (Go's
+        /// package-level `var once sync.Once`).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// assert!(!goro_sync::Once::new().is_completed());
+        ///
+        /// static SETUP: goro_sync::Once = goro_sync::Once::new();
+        /// SETUP.call_once(|| println!("set up"));
+        /// assert!(SETUP.is_completed());
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// Never panics.
+        pub fn new() -> Self {
+            Once {
+                cell: OnceCell::new(),
+            }
         }
     }
 

@@ -339,9 +339,11 @@ pub(crate) struct Notify {
 }
 
 impl Notify {
-    pub(crate) fn new() -> Self {
-        Notify {
-            waiters: Mutex::new(Queue::new()),
+    crate::loom::const_unless_loom! {
+        pub(crate) fn new() -> Self {
+            Notify {
+                waiters: Mutex::new(Queue::new()),
+            }
         }
     }
 

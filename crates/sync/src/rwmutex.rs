@@ -82,12 +82,14 @@ struct RawRwLock {
 }
 
 impl RawRwLock {
-    fn new() -> Self {
-        RawRwLock {
-            state: AtomicUsize::new(0),
-            writers: RawSemaphore::new(1, Policy::Barging),
-            readers_wait: Notify::new(),
-            writer_wait: Notify::new(),
+    crate::loom::const_unless_loom! {
+        fn new() -> Self {
+            RawRwLock {
+                state: AtomicUsize::new(0),
+                writers: RawSemaphore::new(1, Policy::Barging),
+                readers_wait: Notify::new(),
+                writer_wait: Notify::new(),
+            }
         }
     }
 
@@ -301,23 +303,30 @@ unsafe impl<T: ?Sized + Send> Send for RwMutex<T> {}
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwMutex<T> {}
 
 impl<T> RwMutex<T> {
-    /// Creates an unlocked `RwMutex` holding `value`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lock = goro_sync::RwMutex::new(1);
-    /// assert_eq!(*lock.try_read().unwrap(), 1);
-    /// assert!(lock.try_write().is_some());
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// Never panics.
-    pub fn new(value: T) -> Self {
-        RwMutex {
-            raw: RawRwLock::new(),
-            data: UnsafeCell::new(value),
+    crate::loom::const_unless_loom! {
+        /// Creates an unlocked `RwMutex` holding `value`. A `const fn`: it can initialise
+        /// a `static`.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let lock = goro_sync::RwMutex::new(1);
+        /// assert_eq!(*lock.try_read().unwrap(), 1);
+        /// assert!(lock.try_write().is_some());
+        ///
+        /// static CONFIG: goro_sync::RwMutex<&str> = goro_sync::RwMutex::new("default");
+        /// *CONFIG.write_blocking() = "tuned";
+        /// assert_eq!(*CONFIG.read_blocking(), "tuned");
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// Never panics.
+        pub fn new(value: T) -> Self {
+            RwMutex {
+                raw: RawRwLock::new(),
+                data: UnsafeCell::new(value),
+            }
         }
     }
 

@@ -123,24 +123,32 @@ impl Semaphore {
     /// ```
     pub const MAX_PERMITS: usize = MAX_PERMITS;
 
-    /// Creates a semaphore holding `permits` permits.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let sem = goro_sync::Semaphore::new(8);
-    /// assert_eq!(sem.available_permits(), 8);
-    /// assert!(sem.try_acquire(8).is_some());
-    /// assert!(sem.try_acquire(9).is_none());
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
-    pub fn new(permits: usize) -> Self {
-        Semaphore {
-            sem: RawSemaphore::new(permits, Policy::Fair),
-            total: AtomicUsize::new(permits),
+    crate::loom::const_unless_loom! {
+        /// Creates a semaphore holding `permits` permits. A `const fn`: a semaphore can be
+        /// a `static` (and a `const` count that is too large fails to compile).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let sem = goro_sync::Semaphore::new(8);
+        /// assert_eq!(sem.available_permits(), 8);
+        /// assert!(sem.try_acquire(8).is_some());
+        /// assert!(sem.try_acquire(9).is_none());
+        ///
+        /// static DOWNLOADS: goro_sync::Semaphore = goro_sync::Semaphore::new(4);
+        /// let _slot = DOWNLOADS.acquire_blocking(1).unwrap();
+        /// assert_eq!(DOWNLOADS.available_permits(), 3);
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// If `permits` exceeds [`Semaphore::MAX_PERMITS`], with the message `a semaphore
+        /// holds at most Semaphore::MAX_PERMITS (usize::MAX >> 4) permits`.
+        pub fn new(permits: usize) -> Self {
+            Semaphore {
+                sem: RawSemaphore::new(permits, Policy::Fair),
+                total: AtomicUsize::new(permits),
+            }
         }
     }
 

@@ -89,6 +89,36 @@ fn counter_blocking_threads_and_tasks_mixed() {
 }
 
 #[test]
+fn static_mutex_and_once_shared_by_threads_and_tasks() {
+    // Go's package-level `var mu sync.Mutex` / `var once sync.Once`: `const` constructors.
+    static COUNT: Mutex<usize> = Mutex::new(0);
+    static INIT: goro_sync::Once = goro_sync::Once::new();
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let _w = watchdog("static_mutex_and_once_shared_by_threads_and_tasks", 60);
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            thread::spawn(move || {
+                for _ in 0..10_000 {
+                    INIT.call_once(|| {
+                        RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    });
+                    if t % 2 == 0 {
+                        *COUNT.lock_blocking() += 1;
+                    } else {
+                        futures::executor::block_on(async { *COUNT.lock().await += 1 });
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(*COUNT.lock_blocking(), 40_000);
+    assert_eq!(RUNS.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[test]
 fn unwind_releases_the_lock() {
     let m = Arc::new(Mutex::new(0));
     let m2 = m.clone();
