@@ -307,6 +307,11 @@ impl<T> Inner<T> {
         self.returned.len() + self.buf.len()
     }
 
+    #[cfg(test)]
+    pub(crate) fn buf(&self) -> &Buffer<T> {
+        &self.buf
+    }
+
     /// Which operations could proceed right now (a hint for select's first pass): what
     /// the buffer allows, and what the flags add. Both parts are kept up to date as they
     /// change, so this is one OR at every unlock.

@@ -4,7 +4,11 @@
 //! hand-off in [`chan`](crate::chan)); they differ only in their storage, which is always
 //! accessed with the channel lock held:
 //!
-//! * [`array`]: `bounded(n)` with `n > 0`, a fixed ring of `n` slots allocated up front;
+//! * [`array`]: `bounded(n)` with `n > 1`, a fixed ring of `n` slots allocated up front;
+//! * `bounded(1)`: a single slot held inline in the [`Buffer`] (so in the channel's first
+//!   cache line, beside the lock): a `bounded(1)` channel is a hand-off per value, and each
+//!   hand-off then moves one cache line between the two ends instead of two (the lock's and
+//!   the ring's);
 //! * [`list`]: `unbounded()`, a queue of fixed-size blocks that grows a block at a time and
 //!   frees blocks as they drain (no large copies when it grows, memory returned when it
 //!   shrinks);
@@ -26,6 +30,9 @@ use crate::chan::{RECV_READY, SEND_READY};
 #[repr(u8)]
 enum Store<T> {
     Array(array::Ring<T>),
+    /// `bounded(1)`: the one slot inline, in the channel's first cache line with the lock
+    /// and the length (see below).
+    One(Option<T>),
     List(list::Blocks<T>),
     Zero(zero::Zero),
 }
@@ -47,6 +54,7 @@ impl<T> Buffer<T> {
         let (cap, store) = match cap {
             None => (usize::MAX, Store::List(list::Blocks::new())),
             Some(0) => (0, Store::Zero(zero::Zero)),
+            Some(1) => (1, Store::One(None)),
             Some(n) => (n, Store::Array(array::Ring::new(n))),
         };
         let ready = if cap > 0 { SEND_READY } else { 0 };
@@ -66,6 +74,10 @@ impl<T> Buffer<T> {
         }
         match &mut self.store {
             Store::Array(b) => b.push(value),
+            Store::One(slot) => {
+                debug_assert!(slot.is_none());
+                *slot = Some(value);
+            }
             Store::List(b) => b.push(value),
             Store::Zero(_) => unreachable!("a rendezvous buffer has no room"),
         }
@@ -94,6 +106,7 @@ impl<T> Buffer<T> {
         }
         Some(match &mut self.store {
             Store::Array(b) => b.pop(),
+            Store::One(slot) => slot.take().expect("the length says a value is there"),
             Store::List(b) => b.pop(),
             Store::Zero(_) => unreachable!("a rendezvous buffer holds no value"),
         })
@@ -114,6 +127,15 @@ impl<T> Buffer<T> {
         self.len
     }
 
+    /// Where a `bounded(1)` buffer keeps its slot (tests check it shares the lock's line).
+    #[cfg(test)]
+    pub(crate) fn inline_slot(&self) -> Option<usize> {
+        match &self.store {
+            Store::One(slot) => Some(slot as *const Option<T> as usize),
+            _ => None,
+        }
+    }
+
     /// Takes every buffered value out (to drop them outside the channel lock).
     pub(crate) fn drain(&mut self) -> Vec<T> {
         let mut out = Vec::with_capacity(self.len);
@@ -127,6 +149,32 @@ impl<T> Buffer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounded1_slot_shares_the_lock_cache_line() {
+        let chan = crate::chan::Chan::<usize>::new(Some(1));
+        let base = &chan as *const _ as usize;
+        let slot = chan
+            .lock()
+            .buf()
+            .inline_slot()
+            .expect("bounded(1) is inline");
+        assert!(
+            slot >= base && slot + std::mem::size_of::<Option<usize>>() <= base + 64,
+            "the slot sits at offset {} of the channel",
+            slot.wrapping_sub(base)
+        );
+    }
+
+    #[test]
+    fn bounded1_leftover_is_dropped_once() {
+        let token = std::sync::Arc::new(());
+        let (tx, rx) = crate::bounded(1);
+        tx.try_send(token.clone()).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&token), 2);
+        drop((tx, rx));
+        assert_eq!(std::sync::Arc::strong_count(&token), 1);
+    }
 
     #[test]
     fn buffer_respects_capacity_and_order() {
@@ -146,6 +194,16 @@ mod tests {
             assert_eq!(b.pop(), Some(4));
             assert_eq!(b.pop(), None);
             assert_eq!(b.len(), 0);
+        }
+        let mut one = Buffer::new(Some(1));
+        for round in 0..3 {
+            assert_eq!(one.readiness(), SEND_READY);
+            assert_eq!(one.push(round), Ok(()));
+            assert_eq!(one.readiness(), RECV_READY);
+            assert_eq!(one.push(99), Err(99));
+            assert_eq!(one.len(), 1);
+            assert_eq!(one.pop(), Some(round));
+            assert_eq!(one.pop(), None);
         }
         let mut z = Buffer::<u8>::new(Some(0));
         assert_eq!(z.push(1), Err(1));
