@@ -64,6 +64,18 @@ fn counter_1000_tasks_on_4_threads() {
     assert_eq!(m.waiters(), 0);
 }
 
+/// Thread `t` of a mixed group adds 1 to `m` `n` times: even threads with `lock_blocking`, odd
+/// ones with `lock().await` on a local executor.
+fn bump_mixed(m: &Mutex<usize>, t: usize, n: usize) {
+    for _ in 0..n {
+        if t % 2 == 0 {
+            *m.lock_blocking() += 1;
+        } else {
+            futures::executor::block_on(async { *m.lock().await += 1 });
+        }
+    }
+}
+
 #[test]
 fn counter_blocking_threads_and_tasks_mixed() {
     let _w = watchdog("counter_blocking_threads_and_tasks_mixed", 60);
@@ -71,15 +83,7 @@ fn counter_blocking_threads_and_tasks_mixed() {
     let handles: Vec<_> = (0..4)
         .map(|t| {
             let m = m.clone();
-            thread::spawn(move || {
-                for _ in 0..20_000 {
-                    if t % 2 == 0 {
-                        *m.lock_blocking() += 1;
-                    } else {
-                        futures::executor::block_on(async { *m.lock().await += 1 });
-                    }
-                }
-            })
+            thread::spawn(move || bump_mixed(&m, t, 20_000))
         })
         .collect();
     for h in handles {
@@ -98,16 +102,12 @@ fn static_mutex_and_once_shared_by_threads_and_tasks() {
     let handles: Vec<_> = (0..4)
         .map(|t| {
             thread::spawn(move || {
-                for _ in 0..10_000 {
+                for _ in 0..100 {
                     INIT.call_once(|| {
                         RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     });
-                    if t % 2 == 0 {
-                        *COUNT.lock_blocking() += 1;
-                    } else {
-                        futures::executor::block_on(async { *COUNT.lock().await += 1 });
-                    }
                 }
+                bump_mixed(&COUNT, t, 10_000);
             })
         })
         .collect();
