@@ -1,8 +1,9 @@
 //! Channel flavors: where buffered values live.
 //!
-//! All three flavors share one protocol (the channel lock, the waiter queues and direct
-//! hand-off in [`chan`](crate::chan)); they differ only in their storage, which is always
-//! accessed with the channel lock held:
+//! The three flavors (bounded, unbounded, rendezvous) share one protocol (the channel lock,
+//! the waiter queues and direct hand-off in [`chan`](crate::chan)); they differ only in
+//! their storage, which is always accessed with the channel lock held. The bounded flavor
+//! has two: a ring, and for capacity 1 an inline slot.
 //!
 //! * [`array`]: `bounded(n)` with `n > 1`, a fixed ring of `n` slots allocated up front;
 //! * `bounded(1)`: a single slot held inline in the [`Buffer`] (so in the channel's first
