@@ -200,35 +200,30 @@ impl<T> Inner<T> {
 
     #[inline(never)]
     fn recv_slow(&mut self) -> RecvAttempt<T> {
-        if let Some(v) = self.returned.pop_front() {
-            let empty = self.returned.is_empty();
-            self.set_flag(RETURNED, !empty);
-            return RecvAttempt::Received(v, Wake::NONE);
+        if self.flags & RETURNED != 0 {
+            if let Some(v) = self.returned.pop_front() {
+                let empty = self.returned.is_empty();
+                self.set_flag(RETURNED, !empty);
+                return RecvAttempt::Received(v, Wake::NONE);
+            }
         }
         let claimed = self.sendq.claim_first();
         let empty = self.sendq.is_empty();
         self.set_flag(SENDQ, !empty);
-        if let Some(v) = self.buf.pop() {
-            // A slot freed up: move the first waiting sender's value into the buffer.
-            let wake = match claimed {
-                Some(c) => {
-                    let (moved, wake) = c.take();
-                    if self.buf.push(moved).is_err() {
-                        unreachable!("a slot was just freed");
-                    }
-                    wake
-                }
-                None => Wake::NONE,
-            };
-            return RecvAttempt::Received(v, wake);
-        }
         match claimed {
             Some(c) => {
-                let (v, wake) = c.take();
+                let (moved, wake) = c.take();
+                // The oldest buffered value leaves and the waiting sender's value takes the
+                // freed slot; with nothing buffered (a rendezvous), the sender's value is
+                // the one received.
+                let v = self.buf.shift(moved).unwrap_or_else(|moved| moved);
                 RecvAttempt::Received(v, wake)
             }
-            None if self.flags & CLOSED != 0 => RecvAttempt::Closed,
-            None => RecvAttempt::Empty,
+            None => match self.buf.pop() {
+                Some(v) => RecvAttempt::Received(v, Wake::NONE),
+                None if self.flags & CLOSED != 0 => RecvAttempt::Closed,
+                None => RecvAttempt::Empty,
+            },
         }
     }
 

@@ -113,6 +113,32 @@ impl<T> Buffer<T> {
         })
     }
 
+    /// Removes the oldest value and appends `value` in its place, in one step (the length,
+    /// and so the readiness, does not change): a receive that moves a waiting sender's
+    /// value into the slot it frees. Gives `value` back if the buffer is empty.
+    #[inline]
+    pub(crate) fn shift(&mut self, value: T) -> Result<T, T> {
+        if self.len == 0 {
+            return Err(value);
+        }
+        Ok(match &mut self.store {
+            Store::Array(b) => {
+                let oldest = b.pop();
+                b.push(value);
+                oldest
+            }
+            Store::One(slot) => slot
+                .replace(value)
+                .expect("the length says a value is there"),
+            Store::List(b) => {
+                let oldest = b.pop();
+                b.push(value);
+                oldest
+            }
+            Store::Zero(_) => unreachable!("a rendezvous buffer holds no value"),
+        })
+    }
+
     /// Which of a push (`SEND_READY`) and a pop (`RECV_READY`) would succeed.
     #[inline]
     pub(crate) fn readiness(&self) -> u8 {
@@ -205,6 +231,22 @@ mod tests {
             assert_eq!(one.len(), 1);
             assert_eq!(one.pop(), Some(round));
             assert_eq!(one.pop(), None);
+        }
+        for cap in [Some(1), Some(3), None] {
+            let mut b = Buffer::new(cap);
+            assert_eq!(
+                b.shift(7),
+                Err(7),
+                "nothing to shift out of an empty buffer"
+            );
+            b.push(1).unwrap();
+            b.push(2).ok();
+            let before = (b.len(), b.readiness());
+            assert_eq!(b.shift(3), Ok(1), "the oldest leaves");
+            assert_eq!((b.len(), b.readiness()), before);
+            let rest: Vec<_> = std::iter::from_fn(|| b.pop()).collect();
+            let want: &[i32] = if cap == Some(1) { &[3] } else { &[2, 3] };
+            assert_eq!(rest, want, "the new value goes to the back");
         }
         let mut z = Buffer::<u8>::new(Some(0));
         assert_eq!(z.push(1), Err(1));
