@@ -27,27 +27,29 @@ fn section(title: &str) {
     println!("\n== {title}");
 }
 
+/// As in Go (`var setup sync.Once` at package level), a `Once` can be a global: goro's
+/// `sync` constructors are `const`.
+static SETUP: Once = Once::new();
+static SETUP_RUNS: AtomicU64 = AtomicU64::new(0);
+
 /// `sync.Once`: many goroutines, one initialisation.
 async fn once() {
     section("sync.Once");
-    let once = Arc::new(Once::new());
-    let runs = Arc::new(AtomicU64::new(0));
     let wg = WaitGroup::new();
     for _ in 0..8 {
-        let (once, runs) = (once.clone(), runs.clone());
         wg.go(async move {
-            once.call_once(|| {
-                runs.fetch_add(1, Ordering::SeqCst);
+            SETUP.call_once(|| {
+                SETUP_RUNS.fetch_add(1, Ordering::SeqCst);
             });
         });
     }
     wg.wait().await;
     println!(
-        "8 goroutines called once.Do; it ran {} time",
-        runs.load(Ordering::SeqCst)
+        "8 goroutines called setup.Do; it ran {} time",
+        SETUP_RUNS.load(Ordering::SeqCst)
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
-    assert!(once.is_completed());
+    assert_eq!(SETUP_RUNS.load(Ordering::SeqCst), 1);
+    assert!(SETUP.is_completed());
 }
 
 /// A lazily initialised value (Go: `sync.OnceValue`), initialised by async code.
