@@ -32,7 +32,9 @@ use crate::chan::{RECV_READY, SEND_READY};
 enum Store<T> {
     Array(array::Ring<T>),
     /// `bounded(1)`: the one slot inline, in the channel's first cache line with the lock
-    /// and the length (see below).
+    /// and the length (see the module note). An `Option`, not a `MaybeUninit`: its tag
+    /// repeats what `Buffer::len` says, but the slot stays safe code, dropping a leftover
+    /// value included, for one compare per pop.
     One(Option<T>),
     List(list::Blocks<T>),
     Zero(zero::Zero),
