@@ -35,7 +35,7 @@
 //! Cancellation (a dropped select future, a blocking select that times out): the owner CASes
 //! the token to `ABORTED`. Winning means nothing happened and never will: withdraw every
 //! packet (a send case's value is dropped with it). Losing means a case took effect: if it
-//! was a receive, its value is given back to the channel ([`requeue`](crate::ops::requeue)),
+//! was a receive, its value is given back to the channel ([`requeue`]),
 //! so nothing is lost; if it was a send, the value was delivered (at most once).
 
 use crate::chan::{Chan, RecvAttempt, SendAttempt, RECV_READY, SEND_READY};

@@ -1,7 +1,7 @@
 //! Explicit control over runtimes: [`Builder`], [`Runtime`], [`Handle`].
 //!
 //! Most programs never touch this module: [`spawn`](crate::spawn) and
-//! [`block_on`](crate::block_on) use a global runtime that starts on first use with
+//! [`block_on`](fn@crate::block_on) use a global runtime that starts on first use with
 //! `GORO_MAXPROCS` worker threads (default: the number of available cores), like Go's
 //! `GOMAXPROCS`. Build a [`Runtime`] to choose the number of workers, to run several isolated
 //! pools, or to shut one down (which cancels its tasks).

@@ -5,7 +5,7 @@
 //! their storage, which is always accessed with the channel lock held. The bounded flavor
 //! has two: a ring, and for capacity 1 an inline slot.
 //!
-//! * [`array`]: `bounded(n)` with `n > 1`, a fixed ring of `n` slots allocated up front;
+//! * [`array`](mod@array): `bounded(n)` with `n > 1`, a fixed ring of `n` slots allocated up front;
 //! * `bounded(1)`: a single slot held inline in the [`Buffer`] (so in the channel's first
 //!   cache line, beside the lock): a `bounded(1)` channel is a hand-off per value, and each
 //!   hand-off then moves one cache line between the two ends instead of two (the lock's and

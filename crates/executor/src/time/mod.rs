@@ -2,14 +2,14 @@
 //!
 //! | Go | goro |
 //! |---|---|
-//! | `time.Sleep(d)` | [`sleep(d)`](sleep)`.await` |
+//! | `time.Sleep(d)` | [`sleep(d)`](sleep())`.await` |
 //! | sleep until `t` | [`sleep_until(t)`](sleep_until)`.await` |
 //! | `select { case v := <-ch: … case <-time.After(d): … }` | `select!` with `recv(`[`after(d)`](after)`)` |
 //! | `ctx, _ := context.WithTimeout(…)` around one call | [`timeout(d, fut)`](timeout)`.await` -> `Result<T, Elapsed>` |
 //! | `time.Tick(d)` | [`tick(d)`](tick) |
 //! | `time.NewTicker(d)`, `t.C`, `t.Stop()`, `t.Reset(d)` | [`Ticker::new(d)`](Ticker::new), [`recv`](Ticker::recv) / [`receiver`](Ticker::receiver), [`stop`](Ticker::stop), [`reset`](Ticker::reset) |
 //! | `time.NewTimer(d)`, `t.C`, `t.Stop()`, `t.Reset(d)` | [`Timer::new(d)`](Timer::new), [`recv`](Timer::recv) / [`receiver`](Timer::receiver), [`stop`](Timer::stop), [`reset`](Timer::reset) |
-//! | `for range time.Tick(d)` as a stream | [`interval(d)`](interval) (a `Stream`) |
+//! | `for range time.Tick(d)` as a stream | [`interval(d)`](interval()) (a `Stream`) |
 //!
 //! Times are `std::time::{Duration, Instant}`. The resolution is one millisecond: a timer fires
 //! at the first millisecond boundary (counted from the runtime's start) at or after its
