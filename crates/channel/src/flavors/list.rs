@@ -22,17 +22,21 @@ const BLOCK_BYTES: usize = 2048;
 
 type Block<T> = Box<[MaybeUninit<T>]>;
 
+/// `repr(C)` with the cursors every push and pop uses first (24 bytes), so they fit in the
+/// channel's first cache line (see the layout note in [`flavors`](super)); `head` and `tail`
+/// are `u32`, as a block holds at most 256 values.
+#[repr(C)]
 pub(crate) struct Blocks<T> {
-    blocks: VecDeque<Block<T>>,
     /// The first slot of the first and of the last block (a block's heap address is stable
     /// however `blocks` moves its array of boxes); dangling while there is no block.
     first: NonNull<MaybeUninit<T>>,
     last: NonNull<MaybeUninit<T>>,
     /// Index of the first value in the first block.
-    head: usize,
+    head: u32,
     /// One past the last value in the last block (`BLOCK` while there is no block, so the
     /// first push allocates one).
-    tail: usize,
+    tail: u32,
+    blocks: VecDeque<Block<T>>,
     spare: Option<Block<T>>,
 }
 
@@ -69,7 +73,7 @@ impl<T> Blocks<T> {
             first: NonNull::dangling(),
             last: NonNull::dangling(),
             head: 0,
-            tail: Self::BLOCK,
+            tail: Self::BLOCK as u32,
             spare: None,
         }
     }
@@ -77,7 +81,7 @@ impl<T> Blocks<T> {
     /// Appends a value (any number fit).
     #[inline]
     pub(crate) fn push(&mut self, value: T) {
-        if self.tail == Self::BLOCK {
+        if self.tail as usize == Self::BLOCK {
             self.grow();
         }
         // SAFETY: `last` is the first slot of the last block (there is one after `grow`),
@@ -85,7 +89,7 @@ impl<T> Blocks<T> {
         unsafe {
             self.last
                 .as_ptr()
-                .add(self.tail)
+                .add(self.tail as usize)
                 .write(MaybeUninit::new(value))
         };
         self.tail += 1;
@@ -114,9 +118,15 @@ impl<T> Blocks<T> {
         // SAFETY: a value is queued (the caller's length), so `first` is the first slot of
         // the first block and `head < BLOCK` indexes its first value, written by `push` and
         // not yet read.
-        let value = unsafe { self.first.as_ptr().add(self.head).read().assume_init() };
+        let value = unsafe {
+            self.first
+                .as_ptr()
+                .add(self.head as usize)
+                .read()
+                .assume_init()
+        };
         self.head += 1;
-        if self.head == Self::BLOCK {
+        if self.head as usize == Self::BLOCK {
             self.release_first();
         }
         value
@@ -140,6 +150,18 @@ impl<T> Blocks<T> {
             .front_mut()
             .expect("more than one block was queued");
         self.first = NonNull::from(&mut first[0]);
+    }
+
+    /// Where the cursors (`first`, `last`, `head`, `tail`) start, and how many bytes they
+    /// take (a layout test checks they share the lock's cache line).
+    #[cfg(test)]
+    pub(crate) fn hot_start(&self) -> usize {
+        &self.first as *const _ as usize
+    }
+
+    #[cfg(test)]
+    pub(crate) fn hot_len(&self) -> usize {
+        (&self.tail as *const u32 as usize) + std::mem::size_of::<u32>() - self.hot_start()
     }
 
     /// Whether no value is queued. With more than one block the first holds at least one
