@@ -142,101 +142,83 @@ fn rwmutex(c: &mut Criterion) {
     g.finish();
 }
 
+/// Spawns `n` tasks of `task` on the current tokio runtime: with `keep`, the `JoinHandle`s
+/// are returned (for the caller to drop after it has waited); otherwise each is dropped at
+/// spawn and the result is empty.
+fn spawn_n<F, Fut>(n: usize, keep: bool, task: F) -> Vec<tokio::task::JoinHandle<()>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut hs = Vec::with_capacity(if keep { n } else { 0 });
+    for _ in 0..n {
+        let h = tokio::spawn(task());
+        if keep {
+            hs.push(h);
+        }
+    }
+    hs
+}
+
 fn waitgroup(c: &mut Criterion) {
     const N: usize = 10_000;
     let rt = runtime();
 
-    // Every contestant spawns the same way and keeps the `JoinHandle`s until it has waited, so
-    // the tasks' spawn and free cost is the same for all and only the waiting differs.
-    let mut g = c.benchmark_group("waitgroup");
-    g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("goro", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let wg = goro_sync::WaitGroup::new();
-                wg.add(N);
-                let hs: Vec<_> = (0..N)
-                    .map(|_| {
+    // `waitgroup`: every contestant keeps the `JoinHandle`s until it has waited, so the
+    // tasks' spawn and free cost is the same for all and only the waiting differs.
+    // `waitgroup_detached`: the way a WaitGroup is used, handles dropped at spawn. On tokio a
+    // detached task costs more than one whose handle is kept (dropping the handle of a
+    // running task races the worker for the task state, and the worker then frees the task),
+    // about 1.5x here; joining handles cannot take part, so the peer is the counter + Notify.
+    for (group, keep) in [("waitgroup", true), ("waitgroup_detached", false)] {
+        let mut g = c.benchmark_group(group);
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("goro", |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let wg = goro_sync::WaitGroup::new();
+                    wg.add(N);
+                    let hs = spawn_n(N, keep, || {
                         let wg = wg.clone();
-                        tokio::spawn(async move { wg.done() })
-                    })
-                    .collect();
-                wg.wait().await;
-                drop(hs);
+                        async move { wg.done() }
+                    });
+                    wg.wait().await;
+                    drop(hs);
+                })
             })
-        })
-    });
-    g.bench_function("tokio_notify_counter", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let state = Arc::new((AtomicUsize::new(N), tokio::sync::Notify::new()));
-                let hs: Vec<_> = (0..N)
-                    .map(|_| {
+        });
+        g.bench_function("tokio_notify_counter", |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let state = Arc::new((AtomicUsize::new(N), tokio::sync::Notify::new()));
+                    let hs = spawn_n(N, keep, || {
                         let state = state.clone();
-                        tokio::spawn(async move {
+                        async move {
                             if state.0.fetch_sub(1, Ordering::AcqRel) == 1 {
                                 state.1.notify_one();
                             }
-                        })
-                    })
-                    .collect();
-                while state.0.load(Ordering::Acquire) != 0 {
-                    state.1.notified().await;
-                }
-                drop(hs);
-            })
-        })
-    });
-    g.bench_function("tokio_join_all", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let hs: Vec<_> = (0..N).map(|_| tokio::spawn(async {})).collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-            })
-        })
-    });
-    g.finish();
-
-    // The way a WaitGroup is used: the handles are dropped at spawn. On tokio a detached task
-    // costs more than one whose handle is kept (dropping the handle of a running task races
-    // the worker for the task state, and the worker then frees the task), about 1.5x here;
-    // joining handles cannot take part, so the peer is the counter + Notify.
-    let mut g = c.benchmark_group("waitgroup_detached");
-    g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("goro", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let wg = goro_sync::WaitGroup::new();
-                wg.add(N);
-                for _ in 0..N {
-                    let wg = wg.clone();
-                    drop(tokio::spawn(async move { wg.done() }));
-                }
-                wg.wait().await;
-            })
-        })
-    });
-    g.bench_function("tokio_notify_counter", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let state = Arc::new((AtomicUsize::new(N), tokio::sync::Notify::new()));
-                for _ in 0..N {
-                    let state = state.clone();
-                    drop(tokio::spawn(async move {
-                        if state.0.fetch_sub(1, Ordering::AcqRel) == 1 {
-                            state.1.notify_one();
                         }
-                    }));
-                }
-                while state.0.load(Ordering::Acquire) != 0 {
-                    state.1.notified().await;
-                }
+                    });
+                    while state.0.load(Ordering::Acquire) != 0 {
+                        state.1.notified().await;
+                    }
+                    drop(hs);
+                })
             })
-        })
-    });
-    g.finish();
+        });
+        if keep {
+            g.bench_function("tokio_join_all", |b| {
+                b.iter(|| {
+                    rt.block_on(async {
+                        for h in spawn_n(N, true, || async {}) {
+                            h.await.unwrap();
+                        }
+                    })
+                })
+            });
+        }
+        g.finish();
+    }
 }
 
 fn semaphore(c: &mut Criterion) {
