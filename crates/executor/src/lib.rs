@@ -41,6 +41,8 @@ mod yield_now;
 mod idle;
 #[cfg(not(loom))]
 mod queue;
+#[cfg(not(loom))]
+mod slot;
 
 /// The idle state and the local run queue, public only for the loom models in `tests/`.
 #[cfg(loom)]
@@ -50,6 +52,10 @@ pub mod idle;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod queue;
+/// See [`idle`].
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod slot;
 
 pub mod runtime;
 pub mod time;

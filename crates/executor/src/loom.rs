@@ -1,7 +1,7 @@
 //! The one switch between `std` and `loom`.
 //!
 //! Every lock-free structure of this crate (the run queue in `queue.rs`, the idle state in
-//! `idle.rs`) takes its atomics, cells and locks from here, so that `--cfg loom` swaps them for
+//! `idle.rs`, the LIFO slot in `slot.rs`) takes its atomics, cells and locks from here, so that `--cfg loom` swaps them for
 //! loom's model-checked versions without touching the algorithms. Under `std` the
 //! [`UnsafeCell`] wrapper offers loom's closure-style API (`with`, `with_mut`) at zero cost.
 
@@ -10,7 +10,7 @@ use loom::sync as inner;
 #[cfg(loom)]
 pub(crate) use loom::{
     cell::UnsafeCell,
-    sync::atomic::{AtomicU32, AtomicU64, AtomicUsize},
+    sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize},
 };
 
 #[cfg(not(loom))]
@@ -18,7 +18,7 @@ pub(crate) use self::std_cell::UnsafeCell;
 #[cfg(not(loom))]
 use std::sync as inner;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 
 /// A mutex whose `lock` ignores poisoning: no user code runs under the locks of this crate, so
 /// the data they guard stays consistent even if a thread panicked while holding one.

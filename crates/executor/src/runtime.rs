@@ -88,7 +88,8 @@ impl Default for Builder {
 
 impl Builder {
     /// A builder with the defaults: `GORO_MAXPROCS` workers if set, else one per available
-    /// core; threads named `goro-worker-N`; up to 512 blocking threads kept alive 10 s.
+    /// core; worker threads named `goro-worker-N` (and the monitor, `goro-worker-monitor`);
+    /// up to 512 blocking threads kept alive 10 s.
     ///
     /// # Examples
     ///
@@ -120,7 +121,7 @@ impl Builder {
     }
 
     /// Sets the name prefix of the runtime's threads (workers are `{name}-{index}`, blocking
-    /// threads `{name}-blocking-{index}`).
+    /// threads `{name}-blocking-{index}`, the monitor `{name}-monitor`).
     ///
     /// # Examples
     ///
@@ -229,6 +230,20 @@ impl Builder {
                     drop(rt);
                     return Err(e);
                 }
+            }
+        }
+        let s = shared.clone();
+        let monitor = thread::Builder::new()
+            .name(format!("{}-monitor", self.thread_name))
+            .spawn(move || scheduler::run_monitor(s));
+        match monitor {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                drop(Runtime {
+                    handle: Handle { shared },
+                    threads,
+                });
+                return Err(e);
             }
         }
         Ok(Runtime {
