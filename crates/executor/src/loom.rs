@@ -1,9 +1,10 @@
 //! The one switch between `std` and `loom`.
 //!
 //! Every lock-free structure of this crate (the run queue in `queue.rs`, the idle state in
-//! `idle.rs`, the LIFO slot in `slot.rs`) takes its atomics, cells and locks from here, so that `--cfg loom` swaps them for
-//! loom's model-checked versions without touching the algorithms. Under `std` the
-//! [`UnsafeCell`] wrapper offers loom's closure-style API (`with`, `with_mut`) at zero cost.
+//! `idle.rs`, the LIFO slot in `slot.rs`) takes its atomics, cells and locks from here, so
+//! that `--cfg loom` swaps them for loom's model-checked versions without touching the
+//! algorithms. Under `std` the [`UnsafeCell`] wrapper offers loom's closure-style API
+//! (`with`, `with_mut`) at zero cost.
 
 #[cfg(loom)]
 use loom::sync as inner;

@@ -123,9 +123,9 @@ const LIFO_BUDGET: u32 = 3;
 /// No worker holds the timer role.
 const NO_OWNER: usize = usize::MAX;
 /// The monitor's check interval while workers run tasks, and the longest one it backs off
-/// to while they are all idle. Go's `sysmon` preempts a goroutine after 10 ms as well. A
-/// 1 ms interval measured 20% slower on `select_rx` (the monitor's wake-ups preempt busy
-/// workers on a 2-core machine); 10 ms measured within noise of no monitor at all.
+/// to while they are all idle. Go's `sysmon` preempts a goroutine after 10 ms as well. With
+/// a 1 ms interval a `select_rx` harness ran about 20% slower (the monitor's wake-ups
+/// preempt busy workers on a 2-core machine); 10 ms measured within noise of no monitor.
 const MONITOR_MIN: Duration = Duration::from_millis(10);
 const MONITOR_MAX: Duration = Duration::from_millis(100);
 /// `Remote::stuck_at` when the monitor has not found the worker stuck.
@@ -275,8 +275,6 @@ struct Core {
     shared: Arc<Shared>,
     local: Local<Runnable>,
     in_task: Cell<bool>,
-    /// This worker's count of started polls (mirrored in `Remote::polls`).
-    polls: Cell<usize>,
     searching: Cell<bool>,
     tick: Cell<u32>,
     rng: Cell<u64>,
@@ -538,7 +536,6 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
         shared: shared.clone(),
         local,
         in_task: Cell::new(false),
-        polls: Cell::new(0),
         searching: Cell::new(false),
         tick: Cell::new(0),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
@@ -569,7 +566,8 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, local: Local<Runnabl
 
 /// The body of the monitor thread (see "Monitor").
 pub(crate) fn run_monitor(shared: Arc<Shared>) {
-    let mut last = vec![NOT_STUCK; shared.remotes.len()];
+    // The poll counters as of the last check (`usize::MAX`: none yet).
+    let mut last = vec![usize::MAX; shared.remotes.len()];
     let mut interval = MONITOR_MIN;
     let mut guard = shared.monitor.lock().unwrap_or_else(|e| e.into_inner());
     loop {
@@ -594,6 +592,8 @@ pub(crate) fn run_monitor(shared: Arc<Shared>) {
             } else if !r.steal.is_empty() || r.owned.lifo.is_occupied() {
                 // The same poll since the last check, with tasks waiting behind it.
                 active = true;
+                // Relaxed: a hint for thieves (see `Remote::is_stuck`); the notification
+                // below, or the next check's, gets a worker to read it.
                 r.stuck_at.store(polls, Relaxed);
                 shared.notify_parked();
             }
@@ -722,11 +722,10 @@ impl Core {
     }
 
     fn poll(&self, task: Runnable) {
-        let polls = self.polls.get().wrapping_add(1);
-        self.polls.set(polls);
-        // Relaxed: read only by the monitor, which needs to see the count move eventually,
-        // not in order with anything else.
-        self.owned().polls.store(polls, Relaxed);
+        // Relaxed: only this worker writes the counter, and the monitor needs to see it move
+        // eventually, not in order with anything else.
+        let polls = &self.owned().polls;
+        polls.store(polls.load(Relaxed).wrapping_add(1), Relaxed);
         self.in_task.set(true);
         // `Wrapped` catches the future's panics; this is a backstop so that nothing (not even
         // a bug in a waker) unwinds through the worker loop.
