@@ -213,43 +213,33 @@ impl Builder {
             self.thread_name.clone(),
         );
         let (shared, locals) = Shared::new(n, pool);
-        let mut threads = Vec::with_capacity(n);
+        // Dropping `rt` on an error below shuts down the threads already started.
+        let mut rt = Runtime {
+            handle: Handle {
+                shared: shared.clone(),
+            },
+            threads: Vec::with_capacity(n + 1),
+        };
         for (index, local) in locals.into_iter().enumerate() {
             let s = shared.clone();
             let spawned = thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || scheduler::run_worker(s, index, local));
             match spawned {
-                Ok(t) => threads.push(t),
+                Ok(t) => rt.threads.push(t),
                 Err(e) => {
-                    // Stop the workers already started before reporting.
-                    let rt = Runtime {
-                        handle: Handle { shared },
-                        threads,
-                    };
-                    drop(rt);
+                    // The workers never started count as exited, so that the shutdown does
+                    // not wait for them.
+                    shared.workers_not_started(n - index);
                     return Err(e);
                 }
             }
         }
-        let s = shared.clone();
         let monitor = thread::Builder::new()
             .name(format!("{}-monitor", self.thread_name))
-            .spawn(move || scheduler::run_monitor(s));
-        match monitor {
-            Ok(t) => threads.push(t),
-            Err(e) => {
-                drop(Runtime {
-                    handle: Handle { shared },
-                    threads,
-                });
-                return Err(e);
-            }
-        }
-        Ok(Runtime {
-            handle: Handle { shared },
-            threads,
-        })
+            .spawn(move || scheduler::run_monitor(shared))?;
+        rt.threads.push(monitor);
+        Ok(rt)
     }
 }
 

@@ -463,6 +463,13 @@ impl Shared {
         true
     }
 
+    /// Counts `k` workers whose threads could not be started as exited (for step 3).
+    pub(crate) fn workers_not_started(&self, k: usize) {
+        let mut exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        *exited += k;
+        self.exited_cv.notify_all();
+    }
+
     /// Step 3: waits until every worker left its loop. Returns `false` on timeout.
     pub(crate) fn wait_workers(&self, deadline: Option<Instant>) -> bool {
         let mut exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
