@@ -282,3 +282,95 @@ fn dropped_send_future_delivers_at_most_once() {
         );
     });
 }
+
+/// Unbounded, lock-free send path: a receive registers (pending) while a send publishes
+/// without the channel lock. Whichever goes first, the receive ends with the value and its
+/// waker was woken if it had to wait (the `WAITING` bit / unlock check of `flavors::list`).
+#[test]
+fn unbounded_send_meets_registering_receiver() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        // Kept alive: the last sender's drop closes the channel, which wakes the receiver
+        // and would hide a lost wake-up.
+        let _keep = tx.clone();
+        let (w, woken) = flag_waker();
+        let t = thread::spawn(move || tx.send_blocking(5).is_ok());
+        let mut fut = Box::pin(rx.recv());
+        match Pin::as_mut(&mut fut).poll(&mut Context::from_waker(&w)) {
+            Poll::Ready(v) => assert_eq!(v, Ok(5)),
+            Poll::Pending => {
+                assert!(t.join().unwrap());
+                assert!(woken.load(Ordering::SeqCst), "the sender woke the receiver");
+                assert_eq!(
+                    Pin::as_mut(&mut fut).poll(&mut noop_cx()),
+                    Poll::Ready(Ok(5))
+                );
+                return;
+            }
+        }
+        assert!(t.join().unwrap());
+    });
+}
+
+/// Unbounded, two senders and a blocking receiver, across a block boundary (blocks hold 2
+/// values under loom): every value arrives once, each sender's in its order.
+#[test]
+fn unbounded_two_senders_cross_blocks() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let tx2 = tx.clone();
+        // Kept alive, so that no close wakes the receiver (see above).
+        let _keep = tx.clone();
+        let a = thread::spawn(move || {
+            tx.send_blocking(10).unwrap();
+            tx.send_blocking(11).unwrap();
+        });
+        let b = thread::spawn(move || tx2.send_blocking(20).unwrap());
+        let got: Vec<u32> = (0..3).map(|_| rx.recv_blocking().unwrap()).collect();
+        a.join().unwrap();
+        b.join().unwrap();
+        let mine: Vec<u32> = got.iter().copied().filter(|v| *v < 20).collect();
+        assert_eq!(mine, [10, 11], "one sender's values in order");
+        assert!(got.contains(&20));
+        assert!(rx.try_recv().is_err());
+    });
+}
+
+/// A blocking select over two unbounded channels, each fed by a lock-free send: exactly one
+/// value is taken by the select, the other stays in its channel.
+#[test]
+fn select_over_unbounded_lockfree_sends() {
+    model(|| {
+        let (tx1, rx1) = unbounded::<u32>();
+        let (tx2, rx2) = unbounded::<u32>();
+        // Kept alive, so that no close wakes the select (see above).
+        let _keep = (tx1.clone(), tx2.clone());
+        let a = thread::spawn(move || tx1.send_blocking(1).unwrap());
+        let b = thread::spawn(move || tx2.send_blocking(2).unwrap());
+        let v = select_blocking! {
+            recv(rx1) -> v => v.unwrap(),
+            recv(rx2) -> v => v.unwrap(),
+        };
+        a.join().unwrap();
+        b.join().unwrap();
+        let rest: Vec<u32> = rx1.try_iter().chain(rx2.try_iter()).collect();
+        assert_eq!(rest.len(), 1, "the other value stays");
+        assert_ne!(rest[0], v);
+    });
+}
+
+/// A lock-free send racing with a close and a waiting receiver: the receiver gets the value
+/// iff the send succeeded, and then sees the channel closed.
+#[test]
+fn unbounded_send_close_waiting_receiver() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || tx.send_blocking(1).is_ok());
+        let r = thread::spawn(move || rx.recv_blocking().ok());
+        tx2.close();
+        let sent = a.join().unwrap();
+        let got = r.join().unwrap();
+        assert_eq!(got.is_some(), sent, "received iff the send succeeded");
+    });
+}
