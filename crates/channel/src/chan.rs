@@ -11,12 +11,6 @@
 //! only after the lock is released: the operations return the wake-up to deliver as a
 //! [`Wake`] value.
 //!
-//! One exception to "everything under the channel lock": a send on an unbounded channel
-//! appends to the queue under the queue's own tail lock and takes the channel lock only if
-//! receivers are waiting ([`Chan::send_unbounded`]); the channel then hands such values to
-//! waiting receivers when its lock is released ([`Chan::raw_unlock`]). The protocol that
-//! keeps this from losing a wake-up is in [`list`](crate::flavors::list).
-//!
 //! # The fast path
 //!
 //! `Inner::flags` summarises, in one byte beside the buffer, everything that makes an
@@ -25,7 +19,7 @@
 //! receive with no `SENDQ`/`RETURNED` bit, touches only the lock, this byte and the buffer.
 //! The lock, the readiness hint and these hot fields share the channel's first cache line.
 
-use crate::flavors::{list::Shared, Buffer};
+use crate::flavors::Buffer;
 use crate::lock::{Contention, RawLock};
 use crate::loom::{AtomicBool, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
 use crate::waiter::{Claim, Packet, Wake};
@@ -50,10 +44,6 @@ const CLOSED: u8 = 0b0001;
 const RECVQ: u8 = 0b0010;
 const SENDQ: u8 = 0b0100;
 const RETURNED: u8 = 0b1000;
-/// Not a state: set at creation on an unbounded channel, so that the checks its lock-free
-/// senders need (`set_flag`, `deliver_queued`) cost bounded channels a bit test of the
-/// byte they already hold, not a read of the storage tag.
-const LIST: u8 = 0b1_0000;
 
 /// A queue of waiting packets, by address (see the invariant in [`waiter`](crate::waiter)).
 pub(crate) struct WaitQueue<T>(VecDeque<NonNull<Packet<T>>>);
@@ -158,44 +148,8 @@ impl<T> Inner<T> {
             self.flags & !flag
         };
         if flags != self.flags {
-            if flags & LIST != 0 && (flags ^ self.flags) & RECVQ != 0 {
-                if let Some(h) = self.buf.list() {
-                    // An unbounded queue's senders read this bit without the channel lock.
-                    h.set_waiting(flags & RECVQ != 0);
-                }
-            }
             self.flags = flags;
             self.flag_ready = flag_readiness(flags);
-        }
-    }
-
-    /// Unbounded channels, at every unlock: hands a value that senders published without
-    /// the channel lock to a receiver queued meanwhile (the check that makes the senders'
-    /// lock-free path lose no wake-up: see [`list`](crate::flavors::list)). One value per
-    /// unlock suffices: every value published while receivers are queued is followed by
-    /// its sender's own lock and unlock, and the values published before the first of them
-    /// was queued are found by the unlock of that receiver's registration.
-    ///
-    /// Elsewhere it costs one test of the flags byte.
-    #[inline]
-    fn deliver_queued(&mut self) -> Wake {
-        if self.flags & (RECVQ | LIST) != RECVQ | LIST {
-            return Wake::NONE;
-        }
-        self.deliver_queued_slow()
-    }
-
-    #[inline(never)]
-    fn deliver_queued_slow(&mut self) -> Wake {
-        if !self.buf.list().is_some_and(|h| h.has_value()) {
-            return Wake::NONE;
-        }
-        let claimed = self.recvq.claim_first();
-        let empty = self.recvq.is_empty();
-        self.set_flag(RECVQ, !empty);
-        match claimed {
-            Some(c) => c.give(self.buf.pop().expect("a value was published")),
-            None => Wake::NONE,
         }
     }
 
@@ -327,11 +281,6 @@ impl<T> Inner<T> {
         if self.flags & CLOSED != 0 {
             return (false, Vec::new());
         }
-        if let Some(h) = self.buf.list() {
-            // From now on the senders' lock-free path fails too; what it published before
-            // stays to be received.
-            h.close_tail();
-        }
         self.set_flag(CLOSED, true);
         let mut woken = Vec::new();
         for q in [&mut self.recvq, &mut self.sendq] {
@@ -401,23 +350,13 @@ pub(crate) struct Chan<T> {
     /// matters is taken under the lock.
     ready: AtomicU8,
     inner: UnsafeCell<Inner<T>>,
-    fixed: Fixed<T>,
+    cap: Option<usize>,
     closed: AtomicBool,
     senders: AtomicUsize,
     receivers: AtomicUsize,
     /// Creation order (see `lock_key`).
     #[cfg(loom)]
     seq: usize,
-}
-
-/// What never changes after creation, in a cache line of its own: every send reads it, so
-/// it is kept out of the lines of the waiter queues' headers, which the other end writes.
-#[repr(C, align(64))]
-struct Fixed<T> {
-    cap: Option<usize>,
-    /// The sending end of an unbounded channel's queue (owned by the queue in `inner`,
-    /// which lives as long as the channel): sends go through it without the channel lock.
-    list: Option<NonNull<Shared<T>>>,
 }
 
 // SAFETY: `inner` is only accessed with `lock` held, so sharing a `Chan` between threads
@@ -432,19 +371,18 @@ impl<T> Chan<T> {
     pub(crate) fn new(cap: Option<usize>) -> Self {
         let buf = Buffer::new(cap);
         let ready = buf.readiness();
-        let list = buf.list_shared();
         Chan {
             lock: RawLock::new(),
             ready: AtomicU8::new(ready),
             inner: UnsafeCell::new(Inner {
-                flags: if list.is_some() { LIST } else { 0 },
+                flags: 0,
                 flag_ready: 0,
                 buf,
                 returned: VecDeque::new(),
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
             }),
-            fixed: Fixed { cap, list },
+            cap,
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -476,66 +414,26 @@ impl<T> Chan<T> {
         self.lock.lock(how);
     }
 
-    /// Releases a lock taken with [`raw_lock`](Self::raw_lock). Returns a wake-up to
-    /// deliver once the caller holds no channel lock at all (on an unbounded channel, the
-    /// unlock may hand a queued value to a waiting receiver: see `Inner::deliver_queued`).
+    /// Releases a lock taken with [`raw_lock`](Self::raw_lock).
     ///
     /// # Safety
     /// The caller holds the lock and holds no `&mut Inner` obtained under it any more.
     #[inline]
-    pub(crate) unsafe fn raw_unlock(&self) -> Wake {
-        // SAFETY: the caller holds the lock, so the access is exclusive, and it holds no
-        // other reference to the state.
-        let (wake, ready) = self.inner.with_mut(|p| unsafe {
-            let inner = &mut *p;
-            let wake = inner.deliver_queued();
-            (wake, inner.readiness())
-        });
+    pub(crate) unsafe fn raw_unlock(&self) {
+        // SAFETY: the caller holds the lock, so reading the state is exclusive.
+        let ready = self.inner.with(|p| unsafe { (*p).readiness() });
         // Relaxed: a hint; the unlock below (Release) publishes it with everything else,
         // and a stale value only sends a select down its locked path.
         self.ready.store(ready, Ordering::Relaxed);
         // SAFETY: the caller holds the lock.
-        unsafe { self.lock.unlock() };
-        wake
+        unsafe { self.lock.unlock() }
     }
 
-    /// The readiness hint (`RECV_READY`/`SEND_READY` bits), read without the lock. On an
-    /// unbounded channel, values sent since the last unlock count too.
+    /// The readiness hint (`RECV_READY`/`SEND_READY` bits), read without the lock.
     #[inline]
     pub(crate) fn ready_hint(&self) -> u8 {
         // Relaxed: see the field.
-        let r = self.ready.load(Ordering::Relaxed);
-        match self.fixed.list {
-            // SAFETY: the queue's shared end lives as long as the channel.
-            Some(l) if r & RECV_READY == 0 && unsafe { l.as_ref() }.has_values() => r | RECV_READY,
-            _ => r,
-        }
-    }
-
-    /// The sending end of an unbounded channel, if this is one.
-    #[inline]
-    pub(crate) fn list(&self) -> Option<&Shared<T>> {
-        // SAFETY: the queue's shared end lives as long as the channel.
-        self.fixed.list.map(|l| unsafe { &*l.as_ptr() })
-    }
-
-    /// Sends on an unbounded channel (`self.list()` is `l`) without the channel lock;
-    /// gives the value back if the channel is closed. A receiver found waiting gets the
-    /// value through the channel lock, taken and released here.
-    /// Out of line: inlined, it made every send future's poll larger, bounded channels'
-    /// included.
-    #[inline(never)]
-    pub(crate) fn send_unbounded(&self, l: &Shared<T>, value: T, how: Contention) -> Result<(), T> {
-        if l.push(value, how)? {
-            self.kick(how);
-        }
-        Ok(())
-    }
-
-    #[inline(never)]
-    fn kick(&self, how: Contention) {
-        // The unlock delivers (see `raw_unlock`).
-        drop(self.lock_as(how));
+        self.ready.load(Ordering::Relaxed)
     }
 
     /// The locked state.
@@ -567,7 +465,7 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
-        self.fixed.cap
+        self.cap
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -663,8 +561,6 @@ impl<T> Drop for Guard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: the guard holds the lock; no reference derived from it outlives the guard.
-        let wake = unsafe { self.chan.raw_unlock() };
-        // A guard is the only lock its holder has.
-        wake.wake();
+        unsafe { self.chan.raw_unlock() }
     }
 }

@@ -5,7 +5,6 @@ use crate::chan::{Chan, RecvAttempt, SendAttempt};
 use crate::err::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::lock::Contention;
 use crate::loom::Arc;
 use crate::ops::{self, Op, RecvOp, SendOp};
 use std::fmt;
@@ -261,12 +260,6 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        if let Some(l) = self.chan.list() {
-            return self
-                .chan
-                .send_unbounded(l, value, Contention::Thread)
-                .map_err(TrySendError::Closed);
-        }
         let mut g = self.chan.lock();
         match g.send(value) {
             SendAttempt::Sent(wake) => {

@@ -226,13 +226,6 @@ impl SendOp {
         let Some(value) = op.take_value() else {
             return Poll::Ready(Ok(()));
         };
-        if let Some(l) = chan.list() {
-            // Unbounded: never waits, and needs no channel lock.
-            return Poll::Ready(
-                chan.send_unbounded(l, value, Contention::Task)
-                    .map_err(SendError),
-            );
-        }
         let mut g = chan.lock_as(Contention::Task);
         match g.send(value) {
             SendAttempt::Sent(wake) => {
@@ -386,12 +379,6 @@ pub(crate) fn send_until<T>(
     mut value: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
-    if let Some(l) = chan.list() {
-        // Unbounded: never waits, and needs no channel lock.
-        return chan
-            .send_unbounded(l, value, Contention::Thread)
-            .map_err(SendTimeoutError::Closed);
-    }
     let mut backoff = Backoff::for_chan(chan);
     // A send that the hint already says cannot proceed backs off before it locks (it
     // would only take the lock's line from the receiver that is about to make room).

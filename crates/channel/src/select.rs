@@ -65,11 +65,11 @@ pub trait Selectable {
     fn is_rendezvous(&self) -> bool;
     /// Locks the case's channel.
     fn raw_lock(&self, how: Contention);
-    /// Unlocks the case's channel; returns a wake-up to deliver once no lock is held.
+    /// Unlocks the case's channel.
     ///
     /// # Safety
     /// The caller holds the lock taken by `raw_lock`.
-    unsafe fn raw_unlock(&self) -> Wake;
+    unsafe fn raw_unlock(&self);
     /// Attempts the operation without waiting. `Some` if it took effect (or found the
     /// channel closed), with the outcome stored in the case and the wake-up of a
     /// counterpart it completed: if `locked`, the caller holds the channel lock and must
@@ -168,7 +168,7 @@ impl<T> Selectable for RecvCase<'_, T> {
         self.chan.raw_lock(how)
     }
 
-    unsafe fn raw_unlock(&self) -> Wake {
+    unsafe fn raw_unlock(&self) {
         // SAFETY: forwarded obligation.
         unsafe { self.chan.raw_unlock() }
     }
@@ -184,8 +184,8 @@ impl<T> Selectable for RecvCase<'_, T> {
         // SAFETY: the lock is held (taken above, or by the caller).
         let attempt = unsafe { self.chan.inner_unchecked() }.recv();
         if !locked {
-            // SAFETY: taken above; the `&mut Inner` is gone. Only this lock was held.
-            unsafe { self.chan.raw_unlock() }.wake();
+            // SAFETY: taken above; the `&mut Inner` is gone.
+            unsafe { self.chan.raw_unlock() };
         }
         match attempt {
             RecvAttempt::Received(v, wake) => {
@@ -316,7 +316,7 @@ impl<T> Selectable for SendCase<'_, T> {
         self.chan.raw_lock(how)
     }
 
-    unsafe fn raw_unlock(&self) -> Wake {
+    unsafe fn raw_unlock(&self) {
         // SAFETY: forwarded obligation.
         unsafe { self.chan.raw_unlock() }
     }
@@ -330,25 +330,13 @@ impl<T> Selectable for SendCase<'_, T> {
         // SAFETY: not registered: the slot is the owner's.
         let value = unsafe { self.packet.take() }?;
         if !locked {
-            if let Some(l) = self.chan.list() {
-                // Unbounded: the same lock-free path as a plain send.
-                match self.chan.send_unbounded(l, value, how) {
-                    Ok(()) => self.state = SENT,
-                    Err(v) => {
-                        // SAFETY: not registered: the slot is the owner's.
-                        unsafe { self.packet.put(v) };
-                        self.state = CLOSED;
-                    }
-                }
-                return Some(Wake::NONE);
-            }
             self.chan.raw_lock(how);
         }
         // SAFETY: the lock is held (taken above, or by the caller).
         let attempt = unsafe { self.chan.inner_unchecked() }.send(value);
         if !locked {
-            // SAFETY: taken above; the `&mut Inner` is gone. Only this lock was held.
-            unsafe { self.chan.raw_unlock() }.wake();
+            // SAFETY: taken above; the `&mut Inner` is gone.
+            unsafe { self.chan.raw_unlock() };
         }
         match attempt {
             SendAttempt::Sent(wake) => {
@@ -604,23 +592,14 @@ fn lock_check_register<C: Cases + ?Sized>(
         }
     }
     let mut last = None;
-    // Wake-ups an unlock produced (an unbounded channel handing a queued value to a waiting
-    // receiver): rare, so the vector allocates only when there is one.
-    let mut deferred = Vec::new();
     for &i in &lock_order {
         let c = cases.case(i);
         let key = c.lock_key();
         if last != Some(key) {
             // SAFETY: locked once per distinct channel above; no `&mut Inner` survives.
-            let wake = unsafe { c.raw_unlock() };
-            if wake.is_some() {
-                deferred.push(wake);
-            }
+            unsafe { c.raw_unlock() };
             last = Some(key);
         }
-    }
-    for wake in deferred {
-        wake.wake();
     }
     match fired {
         Some((i, wake)) => {

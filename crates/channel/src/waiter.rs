@@ -224,12 +224,6 @@ impl Wake {
     /// No wake-up to deliver.
     pub(crate) const NONE: Wake = Wake(None);
 
-    /// Whether there is a wake-up to deliver.
-    #[inline]
-    pub(crate) fn is_some(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// Wakes the completed party (call after unlocking).
     #[inline]
     pub(crate) fn wake(self) {

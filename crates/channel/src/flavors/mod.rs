@@ -1,12 +1,9 @@
 //! Channel flavors: where buffered values live.
 //!
 //! The three flavors (bounded, unbounded, rendezvous) share one protocol (the channel lock,
-//! the waiter queues and direct hand-off in [`chan`](crate::chan)); they differ in their
-//! storage, which receivers always access with the channel lock held, and so do senders on
-//! bounded channels. Senders on an unbounded channel, which never wait, append under a
-//! lock of the queue's own and take the channel lock only to wake a waiting receiver (see
-//! [`list`]). The bounded flavor has two storages: a ring, and for capacity 1 an inline
-//! slot.
+//! the waiter queues and direct hand-off in [`chan`](crate::chan)); they differ only in
+//! their storage, which is always accessed with the channel lock held. The bounded flavor
+//! has two: a ring, and for capacity 1 an inline slot.
 //!
 //! * [`array`](mod@array): `bounded(n)` with `n > 1`, a fixed ring of `n` slots allocated up front;
 //! * `bounded(1)`: a single slot held inline in the [`Buffer`] (so in the channel's first
@@ -15,7 +12,7 @@
 //!   the ring's);
 //! * [`list`]: `unbounded()`, a queue of fixed-size blocks that grows a block at a time and
 //!   frees blocks as they drain (no large copies when it grows, memory returned when it
-//!   shrinks), with its sending end outside the channel lock;
+//!   shrinks);
 //! * [`zero`]: `rendezvous()` (= `bounded(0)`), no storage at all: every value goes straight
 //!   from a sender to a receiver.
 //!
@@ -23,9 +20,9 @@
 //! (is there a value, is there room, the readiness hint) need no dispatch on the flavor;
 //! only the storage access does.
 //!
-//! Layout: `Buffer`, the unbounded flavor's `Head` and the channel's `Inner` are
+//! Layout: `Buffer`, the unbounded flavor's `Blocks` and the channel's `Inner` are
 //! `repr(C)` with their hot fields first, so that the length, the capacity, the storage tag
-//! and the unbounded queue's receiving cursors (or the inline bounded(1) slot) lie in the channel's
+//! and the unbounded queue's cursors (or the inline bounded(1) slot) lie in the channel's
 //! first cache line with the lock; a test checks it. Left to the compiler, the length and
 //! the cursors landed in the second line, and every operation moved two lines between the
 //! cores instead of one (blocking spsc bounded(1): 50-58 ms before, 33-35 ms after, in one
@@ -53,9 +50,7 @@ enum Store<T> {
     /// repeats what `Buffer::len` says, but the slot stays safe code, dropping a leftover
     /// value included, for one compare per pop.
     One(Option<T>),
-    /// `unbounded()`: the receiving end here; the sending end is shared with the senders
-    /// (see [`list`]). `len` stays 0: the queue counts its own values.
-    List(list::Head<T>),
+    List(list::Blocks<T>),
     Zero(zero::Zero),
 }
 
@@ -74,7 +69,7 @@ impl<T> Buffer<T> {
     /// A buffer for `bounded(cap)` (`Some(0)`: rendezvous) or `unbounded()` (`None`).
     pub(crate) fn new(cap: Option<usize>) -> Self {
         let (cap, store) = match cap {
-            None => (usize::MAX, Store::List(list::Head::new())),
+            None => (usize::MAX, Store::List(list::Blocks::new())),
             Some(0) => (0, Store::Zero(zero::Zero)),
             Some(1) => (1, Store::One(None)),
             Some(n) => (n, Store::Array(array::Ring::new(n))),
@@ -94,10 +89,7 @@ impl<T> Buffer<T> {
                 debug_assert!(slot.is_none());
                 *slot = Some(value);
             }
-            Store::List(b) => {
-                b.push_locked(value);
-                return Ok(());
-            }
+            Store::List(b) => b.push(value),
             Store::Zero(_) => unreachable!("a rendezvous buffer has no room"),
         }
         self.len += 1;
@@ -108,18 +100,13 @@ impl<T> Buffer<T> {
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         if self.len == 0 {
-            // The unbounded queue keeps `len` at 0 and counts its own values: tested only
-            // here, off the bounded flavors' path.
-            return match &mut self.store {
-                Store::List(b) => b.pop(),
-                _ => None,
-            };
+            return None;
         }
         self.len -= 1;
         Some(match &mut self.store {
             Store::Array(b) => b.pop(),
             Store::One(slot) => slot.take().expect("the length says a value is there"),
-            Store::List(_) => unreachable!("the unbounded queue's length stays 0"),
+            Store::List(b) => b.pop(),
             Store::Zero(_) => unreachable!("a rendezvous buffer holds no value"),
         })
     }
@@ -130,18 +117,7 @@ impl<T> Buffer<T> {
     #[inline]
     pub(crate) fn shift(&mut self, value: T) -> Result<T, T> {
         if self.len == 0 {
-            return match &mut self.store {
-                // Unreached in practice (a send on an unbounded channel never waits), kept
-                // correct: the oldest leaves, the new value goes to the back.
-                Store::List(b) => match b.pop() {
-                    Some(oldest) => {
-                        b.push_locked(value);
-                        Ok(oldest)
-                    }
-                    None => Err(value),
-                },
-                _ => Err(value),
-            };
+            return Err(value);
         }
         Ok(match &mut self.store {
             Store::Array(b) => {
@@ -152,7 +128,11 @@ impl<T> Buffer<T> {
             Store::One(slot) => slot
                 .replace(value)
                 .expect("the length says a value is there"),
-            Store::List(_) => unreachable!("the unbounded queue's length stays 0"),
+            Store::List(b) => {
+                let oldest = b.pop();
+                b.push(value);
+                oldest
+            }
             Store::Zero(_) => unreachable!("a rendezvous buffer holds no value"),
         })
     }
@@ -160,35 +140,12 @@ impl<T> Buffer<T> {
     /// Which of a push (`SEND_READY`) and a pop (`RECV_READY`) would succeed.
     #[inline]
     pub(crate) fn readiness(&self) -> u8 {
-        // The unbounded queue's part is as of its last reading (the channel's hint adds the
-        // live check); tested only when `len` (always 0 there) says nothing.
-        let has = self.len > 0 || matches!(&self.store, Store::List(b) if b.maybe_ready());
-        (u8::from(has) * RECV_READY) | (u8::from(self.len < self.cap) * SEND_READY)
+        (u8::from(self.len > 0) * RECV_READY) | (u8::from(self.len < self.cap) * SEND_READY)
     }
 
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        match &self.store {
-            Store::List(b) => b.len(),
-            _ => self.len,
-        }
-    }
-
-    /// The unbounded queue's receiving end, if this is one.
-    #[inline]
-    pub(crate) fn list(&mut self) -> Option<&mut list::Head<T>> {
-        match &mut self.store {
-            Store::List(b) => Some(b),
-            _ => None,
-        }
-    }
-
-    /// The unbounded queue's shared sending end, if this is one.
-    pub(crate) fn list_shared(&self) -> Option<std::ptr::NonNull<list::Shared<T>>> {
-        match &self.store {
-            Store::List(b) => Some(b.shared()),
-            _ => None,
-        }
+        self.len
     }
 
     /// The address ranges every operation touches in the buffer itself: the length, the
@@ -225,7 +182,7 @@ impl<T> Buffer<T> {
 
     /// Takes every buffered value out (to drop them outside the channel lock).
     pub(crate) fn drain(&mut self) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.len());
+        let mut out = Vec::with_capacity(self.len);
         while let Some(v) = self.pop() {
             out.push(v);
         }
@@ -282,11 +239,7 @@ mod tests {
             if cap.is_none() {
                 assert_eq!(b.pop(), Some(3));
             }
-            // The unbounded queue's part of the hint is as of its last reading (the
-            // channel adds the live check), so only the bounded ring is exact here.
-            if cap.is_some() {
-                assert_eq!(b.readiness(), RECV_READY | SEND_READY);
-            }
+            assert_eq!(b.readiness(), RECV_READY | SEND_READY);
             assert_eq!(b.pop(), Some(4));
             assert_eq!(b.pop(), None);
             assert_eq!(b.len(), 0);
@@ -310,10 +263,9 @@ mod tests {
             );
             b.push(1).unwrap();
             b.push(2).ok();
-            let before = b.len();
+            let before = (b.len(), b.readiness());
             assert_eq!(b.shift(3), Ok(1), "the oldest leaves");
-            assert_eq!(b.len(), before);
-            assert_ne!(b.readiness() & RECV_READY, 0);
+            assert_eq!((b.len(), b.readiness()), before);
             let rest: Vec<_> = std::iter::from_fn(|| b.pop()).collect();
             let want: &[i32] = if cap == Some(1) { &[3] } else { &[2, 3] };
             assert_eq!(rest, want, "the new value goes to the back");
