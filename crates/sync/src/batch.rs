@@ -177,17 +177,24 @@ pub(crate) fn backoff(round: u32) {
 }
 
 /// A batch semaphore with a FIFO waiter queue; see the module docs.
-pub(crate) struct RawSemaphore {
+///
+/// `GAP1` and `GAP2` are bytes of padding after `state` and after `granted` (`repr(C)` keeps
+/// the fields in this order). The default is none: a `Mutex` stays compact. `Semaphore` pads
+/// so that its three kinds of traffic use three different cache lines (see `semaphore.rs`).
+#[repr(C)]
+pub(crate) struct RawSemaphore<const GAP1: usize = 0, const GAP2: usize = 0> {
     state: AtomicUsize,
+    _gap1: [u8; GAP1],
     /// Bit `k`: the waiter with key `k < FLAG_SLOTS` has been granted its permits. Set by the
     /// granter under the queue lock, cleared by the owner, which thus completes without taking
     /// the lock (its slot is reclaimed later, under the lock, by `Queue::reclaim`).
     granted: AtomicU64,
+    _gap2: [u8; GAP2],
     waiters: Mutex<Queue<Waiter>>,
     barging: bool,
 }
 
-impl RawSemaphore {
+impl<const GAP1: usize, const GAP2: usize> RawSemaphore<GAP1, GAP2> {
     crate::loom::const_unless_loom! {
         /// A semaphore holding `permits`, releasing them as `policy` says.
         pub(crate) fn new(permits: usize, policy: Policy) -> Self {
@@ -200,7 +207,9 @@ impl RawSemaphore {
             let flags = if barging { 0 } else { HANDOFF };
             RawSemaphore {
                 state: AtomicUsize::new(permits << SHIFT | flags),
+                _gap1: [0; GAP1],
                 granted: AtomicU64::new(0),
+                _gap2: [0; GAP2],
                 waiters: Mutex::new(Queue::new()),
                 barging,
             }
@@ -607,6 +616,16 @@ impl RawSemaphore {
         self.lock().len()
     }
 
+    /// Addresses of the state word, the grant flags and the queue lock (layout tests).
+    #[cfg(test)]
+    pub(crate) fn field_addrs(&self) -> [usize; 3] {
+        [
+            &self.state as *const _ as usize,
+            &self.granted as *const _ as usize,
+            &self.waiters as *const _ as usize,
+        ]
+    }
+
     /// Whether the semaphore is in handoff mode right now.
     pub(crate) fn handoff(&self) -> bool {
         // Relaxed: a snapshot for reporting.
@@ -614,7 +633,7 @@ impl RawSemaphore {
     }
 }
 
-impl fmt::Debug for RawSemaphore {
+impl<const GAP1: usize, const GAP2: usize> fmt::Debug for RawSemaphore<GAP1, GAP2> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RawSemaphore")
             .field("available", &self.available())
