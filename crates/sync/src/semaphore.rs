@@ -49,7 +49,7 @@ use std::{
 // its critical section. So `total` and `state` share the first line (both read far more
 // often than written), `granted` has the second, the lock and the queue's header the rest.
 // Measured with `benches/sync.rs`'s `semaphore` (8 permits, 64 tasks, 2 workers; medians of
-// 5 interleaved runs): 34.5 ms compact, 28.4 ms padded. The price is size: 320-odd bytes
+// 5 interleaved runs): 34.5 ms compact, 28.4 ms padded. The price is size: about 340 bytes
 // instead of about 100, which a semaphore (usually one per resource pool) can afford; the
 // `Mutex` keeps the compact layout.
 #[repr(C)]
