@@ -16,27 +16,35 @@
 //! When every core hammers one channel, each acquisition moves the lock's cache line
 //! between cores, and a waiter that keeps spinning only makes the holder's next acquisition
 //! slower. The contended path therefore tries a few times, spins once with jitter, and then
-//! gives the core away: zero-length sleeps (which yield for the kernel's timer slack, unlike
-//! `yield_now`, which returns at once when no other thread wants the core), then 1 ms
-//! sleeps. Throughput is what this buys: the other core runs uncontended meanwhile, and a
-//! work-stealing executor moves the sleeping worker's runnable tasks to it, so a workload
-//! that is nothing but one channel ends up on one core, where it is fastest. kanal's lock
-//! backs off the same way (spin, two zero sleeps, then 1 ms). Measured on the 2-worker
-//! benches (`benches/channel.rs`), a spin-then-`yield_now` lock left `mpsc_bounded100` at
-//! 2.5x kanal's time, with both workers busy contending; this schedule brings it to parity.
+//! gives the core away: two short naps (a 1 µs sleep, which the kernel's timer slack makes
+//! about 50 µs), then 1 ms sleeps. Throughput is what this buys: the other core runs
+//! uncontended meanwhile, and a work-stealing executor moves the sleeping worker's runnable
+//! tasks to it, so a workload that is nothing but one channel ends up on one core, where it
+//! is fastest. kanal's lock backs off in the same shape (spin, two sleeps of zero, then 1 ms),
+//! but `std::thread::sleep(Duration::ZERO)` returns at once without a system call (3 ns
+//! measured), so its zero sleeps, and ours until 2026-12-03, were two more rounds of polling.
+//! Measured on the 2-worker benches (`benches/channel.rs`), a spin-then-`yield_now` lock left
+//! `mpsc_bounded100` at 2.5x kanal's time, with both workers busy contending; the 1 ms sleeps
+//! bring it to parity, and real naps before them took `mpmc_bounded1` from 50.9 to 40.2 ms
+//! and `mpsc_bounded1` from 52.2 to 45.1 ms (medians of 4 interleaved runs; BENCHMARKS.md,
+//! "Lock naps").
 //! The price is latency under heavy contention only: an uncontended or lightly contended
-//! lock never reaches the sleeps.
+//! lock never reaches the naps.
 //!
 //! That schedule is for async tasks only ([`Contention::Task`]). A plain thread's work cannot
 //! move to another core, so for blocking calls, and for calls that promise not to wait
-//! (`try_send`, `len`), the lock spins, yields a few times and only then sleeps for zero
-//! time ([`Contention::Thread`]): with the task schedule, 4 + 4 threads on a `bounded(1)`
+//! (`try_send`, `len`), the lock spins, yields a few times and only then naps
+//! ([`Contention::Thread`]): with the task schedule, 4 + 4 threads on a `bounded(1)`
 //! channel ran 2-6x slower than crossbeam-channel. The spin polls the lock with
 //! exponentially growing pauses in between (1, 2, 4 ... 64): a waiter that polls in a tight
 //! loop keeps pulling the lock's cache line, which is also where the holder's critical
 //! section writes, so every write of the holder misses. Measured with one sender and one
 //! receiver thread streaming 200,000 values through an unbounded channel: 47 ms with the
 //! tight poll, 12 ms with the growing pauses (crossbeam-channel's lock-free list: 11 ms).
+//! The naps at the end replace what used to be a poll without pauses (the no-op zero
+//! sleep): in interleaved runs of the blocking `bounded100` and unbounded rows, a nap, a
+//! `yield_now` and that poll came out the same, within the noise; a nap is what leaves a
+//! preempted holder's core to it when there are more threads than cores.
 //!
 //! Under loom it is a flag under a loom `Mutex` with a `Condvar` (a lock that blocks
 //! instead of spinning, which loom can explore exhaustively).
@@ -52,9 +60,15 @@ const QUICK_ATTEMPTS: u32 = 4;
 const SPIN_ROUNDS: u32 = 1;
 #[cfg(not(loom))]
 const SPIN_PAUSES: u32 = 64;
-/// Back-off rounds up to this one sleep for zero time (a yield of the core).
+/// Back-off rounds up to this one nap (sleep for [`NAP`]).
 #[cfg(not(loom))]
 const SLEEP_ROUNDS: u32 = 3;
+/// The shortest real sleep: with Linux's default timer slack it lasts about 50 µs. Not
+/// zero: `std::thread::sleep(Duration::ZERO)` returns at once without giving the core away.
+#[cfg(not(loom))]
+const NAP: Duration = Duration::from_micros(1);
+#[cfg(not(loom))]
+const _: () = assert!(NAP.as_nanos() > 0, "a zero sleep does not leave the core");
 /// Later rounds sleep this long.
 #[cfg(not(loom))]
 const LONG_SLEEP: Duration = Duration::from_millis(1);
@@ -62,7 +76,7 @@ const LONG_SLEEP: Duration = Duration::from_millis(1);
 #[cfg(not(loom))]
 const ATTEMPTS_PER_ROUND: u32 = 8;
 /// A contended thread polls this many times (with 1, 2, 4 ... up to 64 pauses between
-/// polls), then yields this many times, then sleeps.
+/// polls), then yields this many times, then naps until the lock is free.
 #[cfg(not(loom))]
 const THREAD_SPINS: u32 = 16;
 #[cfg(not(loom))]
@@ -80,7 +94,7 @@ pub enum Contention {
     /// the executor can move this worker's other tasks to a core that runs uncontended.
     Task,
     /// A plain thread, and every call that promises not to wait (`try_send`, `len`, ...):
-    /// spin, then yield, and only then zero-length sleeps (never the task path's 1 ms ones).
+    /// spin, then yield, and only then naps of about 50 µs (never the task path's 1 ms sleeps).
     /// A thread's work cannot move elsewhere, so a long sleep only idles it, and a
     /// non-waiting call must not wait long.
     Thread,
@@ -140,7 +154,7 @@ impl RawLock {
     }
 
     /// The contended path of a thread: test-and-test-and-set, polling with growing pauses,
-    /// then yielding, and, if the lock stays contended that long, zero-length sleeps.
+    /// then yielding, and, if the lock stays contended that long, naps.
     #[cfg(not(loom))]
     #[cold]
     fn lock_contended_thread(&self) {
@@ -156,7 +170,9 @@ impl RawLock {
                 } else if waits < THREAD_SPINS + THREAD_YIELDS {
                     std::thread::yield_now();
                 } else {
-                    std::thread::sleep(Duration::ZERO);
+                    // The holder is not running (preempted, with more threads than
+                    // cores): polling on only keeps its core from it.
+                    std::thread::sleep(NAP);
                 }
             }
             if self
@@ -203,10 +219,9 @@ impl RawLock {
                         std::hint::spin_loop();
                     }
                 }
-                // Give the core away for a moment (a zero sleep still yields for the
-                // timer slack, tens of microseconds, unlike `yield_now`, which returns at
+                // Give the core away for a moment (unlike `yield_now`, which returns at
                 // once when no other thread waits for this core).
-                SPIN_ROUNDS..SLEEP_ROUNDS => std::thread::sleep(Duration::ZERO),
+                SPIN_ROUNDS..SLEEP_ROUNDS => std::thread::sleep(NAP),
                 // Still contended: step out long enough for the executor to move this
                 // core's other tasks elsewhere.
                 _ => std::thread::sleep(LONG_SLEEP),
