@@ -170,8 +170,8 @@ impl RawLock {
                 } else if waits < THREAD_SPINS + THREAD_YIELDS {
                     std::thread::yield_now();
                 } else {
-                    // The holder is not running (preempted, with more threads than
-                    // cores): polling on only keeps its core from it.
+                    // This long, the holder is most likely not running (preempted, with
+                    // more threads than cores): polling on would keep a core from it.
                     std::thread::sleep(NAP);
                 }
             }
