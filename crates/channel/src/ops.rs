@@ -379,7 +379,7 @@ pub(crate) fn send_until<T>(
     mut value: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
-    let mut backoff = Backoff::for_chan(chan);
+    let mut backoff = Backoff::for_send(chan);
     // A send that the hint already says cannot proceed backs off before it locks (it
     // would only take the lock's line from the receiver that is about to make room).
     if chan.ready_hint() & SEND_READY == 0 {

@@ -99,21 +99,38 @@ const CASE_SHIFT: usize = 4;
 /// Exponential back-off for a thread that waits for something a few hundred nanoseconds
 /// away (the other end of a busy channel): spin 1, 2, 4 ... 32 pauses, then yield a few
 /// times, then give up (crossbeam's `Backoff` has the same shape).
+///
+/// A blocking send that waits for room in a buffer of two or more slots spins for three
+/// steps only (1, 2, 4 pauses) and yields for the rest ([`for_send`](Self::for_send)). A
+/// full deep buffer means the receivers are behind, and when threads outnumber the cores,
+/// senders that spin hold the cores those receivers need: `select_rx_blocking` (4 sender
+/// threads on their own `bounded(16)` channels, one thread selecting over all four, 2
+/// cores) took about 2x as long with the full spin. On `bounded(1)`, where room comes back
+/// at every receive, the full spin stays: with the short one the blocking `mpsc_bounded1`
+/// and `mpmc_bounded1` rows ran 1.2-2.6x longer (BENCHMARKS.md, "Send back-off").
 pub(crate) struct Backoff {
     step: u32,
+    spin_steps: u32,
 }
 
 impl Backoff {
     const SPIN_STEPS: u32 = 6;
+    const SEND_SPIN_STEPS: u32 = 3;
     const STEPS: u32 = 10;
 
     pub(crate) fn new() -> Self {
-        Backoff { step: 0 }
+        Backoff {
+            step: 0,
+            spin_steps: Self::SPIN_STEPS,
+        }
     }
 
     /// A back-off that is used up already.
     pub(crate) fn used_up() -> Self {
-        Backoff { step: Self::STEPS }
+        Backoff {
+            step: Self::STEPS,
+            spin_steps: Self::SPIN_STEPS,
+        }
     }
 
     /// A back-off for retrying an operation on `chan` before registering: none for a
@@ -123,6 +140,19 @@ impl Backoff {
             Self::used_up()
         } else {
             Self::new()
+        }
+    }
+
+    /// [`for_chan`](Self::for_chan) for a send waiting for room: a shorter spin unless the
+    /// channel is `bounded(1)` (see the type's note).
+    pub(crate) fn for_send<T>(chan: &crate::chan::Chan<T>) -> Self {
+        let backoff = Self::for_chan(chan);
+        if chan.capacity() == Some(1) {
+            return backoff;
+        }
+        Backoff {
+            spin_steps: Self::SEND_SPIN_STEPS,
+            ..backoff
         }
     }
 
@@ -138,7 +168,7 @@ impl Backoff {
         if self.is_done() {
             return false;
         }
-        if self.step < Self::SPIN_STEPS {
+        if self.step < self.spin_steps {
             for _ in 0..(1u32 << self.step) {
                 std::hint::spin_loop();
             }
