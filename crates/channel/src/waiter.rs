@@ -143,16 +143,17 @@ impl Backoff {
         }
     }
 
-    /// [`for_chan`](Self::for_chan) for a send waiting for room: a shorter spin unless the
-    /// channel is `bounded(1)` (see the type's note).
+    /// [`for_chan`](Self::for_chan) for a send waiting for room: none on a rendezvous
+    /// channel, the full spin on `bounded(1)`, a shorter spin otherwise (see the type's
+    /// note).
     pub(crate) fn for_send<T>(chan: &crate::chan::Chan<T>) -> Self {
-        let backoff = Self::for_chan(chan);
-        if chan.capacity() == Some(1) {
-            return backoff;
-        }
-        Backoff {
-            spin_steps: Self::SEND_SPIN_STEPS,
-            ..backoff
+        match chan.capacity() {
+            Some(0) => Self::used_up(),
+            Some(1) => Self::new(),
+            _ => Backoff {
+                step: 0,
+                spin_steps: Self::SEND_SPIN_STEPS,
+            },
         }
     }
 
