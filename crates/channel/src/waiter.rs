@@ -143,16 +143,14 @@ impl Backoff {
         }
     }
 
-    /// [`for_chan`](Self::for_chan) for a send waiting for room: none on a rendezvous
-    /// channel, the full spin on `bounded(1)`, a shorter spin otherwise (see the type's
-    /// note).
+    /// [`for_chan`](Self::for_chan) for a send waiting for room: the same, except for a
+    /// shorter spin on a buffer of two or more slots (see the type's note).
     pub(crate) fn for_send<T>(chan: &crate::chan::Chan<T>) -> Self {
         match chan.capacity() {
-            Some(0) => Self::used_up(),
-            Some(1) => Self::new(),
+            Some(0 | 1) => Self::for_chan(chan),
             _ => Backoff {
-                step: 0,
                 spin_steps: Self::SEND_SPIN_STEPS,
+                ..Self::new()
             },
         }
     }
