@@ -7,9 +7,11 @@
 //! user value (values to drop are handed back to the caller, who drops them after unlocking,
 //! so a panicking `Drop` can never leave a channel locked).
 //!
-//! A waiter found by a locked operation is completed (`finish`) under the lock but woken
-//! only after the lock is released: the operations return the wake-up to deliver as a
-//! [`Wake`] value.
+//! A waiter found by a locked operation is completed (`finish`) under the lock and woken
+//! once the critical section is over: the operations return the wake-up to deliver as a
+//! [`Wake`] value. Blocking calls and selects deliver it after unlocking; async sends and
+//! receives just before, with the lock kept in a way that a waker re-entering the channel
+//! cannot deadlock on ([`Guard::unlock_waking`], "Waking under the lock" in `lock.rs`).
 //!
 //! # The fast path
 //!
@@ -420,13 +422,23 @@ impl<T> Chan<T> {
     /// The caller holds the lock and holds no `&mut Inner` obtained under it any more.
     #[inline]
     pub(crate) unsafe fn raw_unlock(&self) {
-        // SAFETY: the caller holds the lock, so reading the state is exclusive.
-        let ready = self.inner.with(|p| unsafe { (*p).readiness() });
-        // Relaxed: a hint; the unlock below (Release) publishes it with everything else,
-        // and a stale value only sends a select down its locked path.
-        self.ready.store(ready, Ordering::Relaxed);
+        // SAFETY: forwarded obligation.
+        unsafe { self.publish_readiness() };
         // SAFETY: the caller holds the lock.
         unsafe { self.lock.unlock() }
+    }
+
+    /// Stores the readiness hint of the state as it is now.
+    ///
+    /// # Safety
+    /// The caller holds the lock and holds no `&mut Inner` obtained under it any more.
+    #[inline]
+    unsafe fn publish_readiness(&self) {
+        // SAFETY: the caller holds the lock, so reading the state is exclusive.
+        let ready = self.inner.with(|p| unsafe { (*p).readiness() });
+        // Relaxed: a hint; the unlock that follows (Release) publishes it with everything
+        // else, and a stale value only sends a select down its locked path.
+        self.ready.store(ready, Ordering::Relaxed);
     }
 
     /// The readiness hint (`RECV_READY`/`SEND_READY` bits), read without the lock.
@@ -538,6 +550,26 @@ impl<T> Drop for Chan<T> {
 /// The channel lock, held.
 pub(crate) struct Guard<'a, T> {
     chan: &'a Chan<T>,
+}
+
+impl<T> Guard<'_, T> {
+    /// Delivers `wake` and then releases the lock: the woken party is queued before the
+    /// other side can take the lock (see "Waking under the lock" in `lock.rs`, which also
+    /// says why a waker that uses this channel again does not deadlock).
+    #[inline]
+    pub(crate) fn unlock_waking(self, wake: Wake) {
+        if wake.is_none() {
+            return drop(self);
+        }
+        let chan = self.chan;
+        // The release happens below, not in `Drop`.
+        std::mem::forget(self);
+        // SAFETY: the forgotten guard held the lock, and nothing borrowed from it is live.
+        unsafe {
+            chan.publish_readiness();
+            chan.lock.wake_then_unlock(|| wake.wake());
+        }
+    }
 }
 
 impl<T> std::ops::Deref for Guard<'_, T> {

@@ -7,7 +7,9 @@
 //! Outside loom it is a test-and-test-and-set lock: one CAS to lock, a plain release store
 //! to unlock (a futex-style lock needs a second atomic read-modify-write to unlock, which
 //! measured as half the cost of an uncontended send). Critical sections are a few dozen
-//! instructions that never block, never run user code and never drop a user value. Long
+//! instructions that never block, never run user code and never drop a user value (a wake
+//! delivered while the lock is still taken comes after the critical section; see "Waking
+//! under the lock"). Long
 //! waits, for a value or for room, never happen under this lock: they park in
 //! [`waiter`](crate::waiter).
 //!
@@ -48,6 +50,34 @@
 //!
 //! Under loom it is a flag under a loom `Mutex` with a `Condvar` (a lock that blocks
 //! instead of spinning, which loom can explore exhaustively).
+//!
+//! # Waking under the lock
+//!
+//! An async send or receive that completes a waiting party wakes it before it releases the
+//! lock ([`RawLock::wake_then_unlock`]), as kanal does: the woken task is queued while the
+//! other core still finds the lock taken and backs off, which keeps a busy channel's tasks
+//! on one core. In A/B runs of one bench binary (`benches/channel.rs`, 4 rounds, goro /
+//! kanal) it took `mpsc_bounded1` from 1.01-1.85 to 0.91-1.07 and `mpsc_rendezvous` from
+//! 0.63-1.15 to 0.58-0.80 (BENCHMARKS.md, "Waking under the lock").
+//!
+//! A waker is foreign code, and two things it may do would deadlock on a lock held across
+//! it: touch the same channel (a task dropped on the spot by an executor that is shutting
+//! down drops its `Sender`, which locks the channel to count it), or wait for another
+//! channel's lock that a thread waking under it wants ours. So the lock's critical section
+//! is over before the wake starts, and the lock is only *kept*, recorded in a thread-local
+//! as released-on-demand:
+//!
+//! * the same thread locking the same lock inside the wake takes it over: it becomes the
+//!   holder, and its unlock is the release;
+//! * the same thread about to wait for any other lock (contended), to park or back off in a
+//!   blocking call, or to wake under another lock, releases the kept one first;
+//! * otherwise the lock is released when the wake returns (or unwinds).
+//!
+//! So a thread never waits for a lock while it keeps one, and never waits for the lock it
+//! keeps. What remains is a waker that blocks on something outside goro (its own mutex,
+//! say) held by code that waits for this channel: no executor we know blocks in `wake`.
+//! `tests/wake_reentry.rs` runs wakers that send, receive, drop handles and block on other
+//! channels from inside `wake`.
 
 #[cfg(not(loom))]
 use std::{sync::atomic::Ordering, time::Duration};
@@ -100,6 +130,37 @@ pub enum Contention {
     Thread,
 }
 
+#[cfg(not(loom))]
+std::thread_local! {
+    /// The lock this thread keeps across a wake (see "Waking under the lock"), or null.
+    static KEPT: std::cell::Cell<*const RawLock> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static KEPT: std::cell::Cell<*const RawLock> = std::cell::Cell::new(std::ptr::null());
+}
+
+/// Releases the lock this thread keeps across a wake, if any. Every wait in this crate
+/// (parking for a counterpart, backing off) calls it first, so that a waker that blocks on
+/// a channel operation does not keep the lock of the channel it was woken from.
+#[inline]
+pub(crate) fn release_kept_lock() {
+    let kept = KEPT.with(|k| {
+        let kept = k.get();
+        if !kept.is_null() {
+            k.set(std::ptr::null());
+        }
+        kept
+    });
+    if !kept.is_null() {
+        // SAFETY: `kept` was recorded by `wake_then_unlock` on this thread, whose frame
+        // (further down this thread's stack) holds that lock with its critical section
+        // finished; clearing the record moved the release to us.
+        unsafe { (*kept).unlock() };
+    }
+}
+
 /// A lock with no data and no guard; callers pair `lock` and `unlock` themselves.
 pub(crate) struct RawLock {
     #[cfg(not(loom))]
@@ -146,6 +207,13 @@ impl RawLock {
         #[cfg(loom)]
         {
             let mut locked = self.locked.lock().unwrap();
+            if *locked {
+                drop(locked);
+                if self.release_kept() {
+                    return;
+                }
+                locked = self.locked.lock().unwrap();
+            }
             while *locked {
                 locked = self.unlocked.wait(locked).unwrap();
             }
@@ -158,6 +226,9 @@ impl RawLock {
     #[cfg(not(loom))]
     #[cold]
     fn lock_contended_thread(&self) {
+        if self.release_kept() {
+            return;
+        }
         let mut waits = 0u32;
         loop {
             // Relaxed: only a hint; the CAS below does the acquiring.
@@ -192,6 +263,9 @@ impl RawLock {
     #[cfg(not(loom))]
     #[cold]
     fn lock_contended(&self) {
+        if self.release_kept() {
+            return;
+        }
         // Test before test-and-set: look at a shared (read-only) copy of the line and CAS
         // only when it says free. Relaxed: only a hint; the CAS does the acquiring.
         let attempt = || {
@@ -234,6 +308,63 @@ impl RawLock {
                 std::hint::spin_loop();
             }
         }
+    }
+
+    /// Called before this thread waits for `self`: if this thread keeps a lock across a
+    /// wake, either that lock is `self` (taken over: returns `true`, the caller now holds
+    /// it) or it is released, so that no thread waits while it keeps a lock.
+    #[cold]
+    fn release_kept(&self) -> bool {
+        let kept = KEPT.with(|k| k.replace(std::ptr::null()));
+        if kept.is_null() {
+            return false;
+        }
+        if std::ptr::eq(kept, self) {
+            return true;
+        }
+        // SAFETY: as in `release_kept_lock`.
+        unsafe { (*kept).unlock() };
+        false
+    }
+
+    /// Runs `wake`, then releases the lock, which the caller holds with its critical
+    /// section finished (nothing is read or written under it any more). The lock is kept
+    /// during `wake` as "Waking under the lock" says: taken over if `wake` locks it again
+    /// on this thread, released early if `wake` waits for another lock, released here
+    /// otherwise (also if `wake` panics).
+    ///
+    /// # Safety
+    /// The caller holds the lock and holds no reference into the data it protects.
+    #[inline]
+    pub(crate) unsafe fn wake_then_unlock(&self, wake: impl FnOnce()) {
+        struct Release<'a>(&'a RawLock);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                let me: *const RawLock = self.0;
+                let still_kept = KEPT.with(|k| {
+                    let kept = std::ptr::eq(k.get(), me);
+                    if kept {
+                        k.set(std::ptr::null());
+                    }
+                    kept
+                });
+                // Still recorded as kept: nobody took it over or released it.
+                if still_kept {
+                    // SAFETY: we held the lock and nobody took the release from us.
+                    unsafe { self.0.unlock() };
+                }
+            }
+        }
+        let previous = KEPT.with(|k| k.replace(self));
+        if !previous.is_null() {
+            // Waking under a lock while a wake under another one is running (a wake that
+            // completed an operation on a second channel): release the first one now.
+            // SAFETY: as in `release_kept`.
+            unsafe { (*previous).unlock() };
+        }
+        let release = Release(self);
+        wake();
+        drop(release);
     }
 
     /// Releases the lock.

@@ -136,8 +136,7 @@ impl RecvOp {
         let mut g = chan.lock_as(Contention::Task);
         match g.recv() {
             RecvAttempt::Received(v, wake) => {
-                drop(g);
-                wake.wake();
+                g.unlock_waking(wake);
                 Poll::Ready(Ok(v))
             }
             RecvAttempt::Closed => Poll::Ready(Err(RecvError)),
@@ -229,8 +228,7 @@ impl SendOp {
         let mut g = chan.lock_as(Contention::Task);
         match g.send(value) {
             SendAttempt::Sent(wake) => {
-                drop(g);
-                wake.wake();
+                g.unlock_waking(wake);
                 Poll::Ready(Ok(()))
             }
             SendAttempt::Closed(v) => Poll::Ready(Err(SendError(v))),

@@ -167,6 +167,7 @@ impl Backoff {
         if self.is_done() {
             return false;
         }
+        crate::lock::release_kept_lock();
         if self.step < self.spin_steps {
             for _ in 0..(1u32 << self.step) {
                 std::hint::spin_loop();
@@ -237,7 +238,8 @@ impl std::task::Wake for LoomWake {
     }
 }
 
-/// A wake-up taken out of a completed waiter, delivered after the channel lock is released.
+/// A wake-up taken out of a completed waiter, delivered after the channel lock is released
+/// or, for async operations, just before (see `Guard::unlock_waking`).
 /// Public only as an opaque type in the hidden select-macro API.
 #[doc(hidden)]
 #[must_use = "a completed waiter must be woken"]
@@ -253,7 +255,14 @@ impl Wake {
     /// No wake-up to deliver.
     pub(crate) const NONE: Wake = Wake(None);
 
-    /// Wakes the completed party (call after unlocking).
+    /// Whether there is no wake-up to deliver.
+    #[inline]
+    pub(crate) fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Wakes the completed party (after unlocking, or through
+    /// [`Guard::unlock_waking`](crate::chan::Guard::unlock_waking)).
     #[inline]
     pub(crate) fn wake(self) {
         if let Some(w) = self.0 {
@@ -517,6 +526,7 @@ impl Waiter {
     /// Owner side, blocking waiters: park until completed or until `deadline`.
     /// Returns `None` on timeout, after which the caller must [`abort`](Self::abort).
     pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<Done> {
+        crate::lock::release_kept_lock();
         // The counterpart is often only moments away: back off before paying for a real
         // park and unpark.
         let mut backoff = Backoff::new();
