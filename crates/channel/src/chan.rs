@@ -9,7 +9,7 @@
 //!
 //! A waiter found by a locked operation is completed (`finish`) under the lock and woken
 //! once the critical section is over: the operations return the wake-up to deliver as a
-//! [`Wake`] value. Blocking calls and selects deliver it after unlocking; async sends and
+//! [`Wake`] value. Blocking calls, selects and sends deliver it after unlocking; async
 //! receives just before, with the lock kept in a way that a waker re-entering the channel
 //! cannot deadlock on ([`Guard::unlock_waking`], "Waking under the lock" in `lock.rs`).
 //!

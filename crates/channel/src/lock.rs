@@ -53,19 +53,24 @@
 //!
 //! # Waking under the lock
 //!
-//! An async send or receive that completes a waiting party wakes it before it releases the
-//! lock ([`RawLock::wake_then_unlock`]), as kanal does: the woken task is queued while the
+//! An async receive that completes a waiting sender (it took the sender's value, or moved
+//! it into the freed slot) wakes that sender before it releases the lock
+//! ([`RawLock::wake_then_unlock`]), as kanal does: the woken sender is queued while the
 //! other core still finds the lock taken and backs off, which keeps a busy channel's tasks
-//! on one core. In A/B runs of one bench binary (`benches/channel.rs`, 4 rounds, goro /
-//! kanal) it took `mpsc_bounded1` from 1.01-1.85 to 0.91-1.07 and `mpsc_rendezvous` from
-//! 0.63-1.15 to 0.58-0.80 (BENCHMARKS.md, "Waking under the lock").
+//! on one core. In A/B runs of one bench binary (`benches/channel.rs`, 3 rounds, goro's
+//! mean) it took `mpsc_bounded1` from 11.9-17.8 ms to 10.6-11.9 ms, and `select_both`
+//! (`benches/select.rs`) from 14.2-18.0 ms to 8.5-11.2 ms (BENCHMARKS.md, "Waking under the
+//! lock"). Sends still wake a receiver after unlocking: doing it under the lock as well
+//! made `select_rx` slower (goro's median of 6 runs 31.9 ms, against 27.6 ms without), its
+//! selecting receiver waiting on the senders' locks.
 //!
 //! A waker is foreign code, and two things it may do would deadlock on a lock held across
-//! it: touch the same channel (a task dropped on the spot by an executor that is shutting
-//! down drops its `Sender`, which locks the channel to count it), or wait for another
-//! channel's lock that a thread waking under it wants ours. So the lock's critical section
-//! is over before the wake starts, and the lock is only *kept*, recorded in a thread-local
-//! as released-on-demand:
+//! it: use the same channel (an executor that is shutting down drops the woken task on the
+//! spot; its future gives a value back or drops the last `Sender`, and both lock the
+//! channel), or wait for something (another lock, a counterpart on another channel) that
+//! a thread waiting for our lock holds or provides. So the critical section is over before
+//! the wake starts, and the lock is only *kept*, recorded in a thread-local as
+//! released-on-demand:
 //!
 //! * the same thread locking the same lock inside the wake takes it over: it becomes the
 //!   holder, and its unlock is the release;

@@ -136,6 +136,7 @@ impl RecvOp {
         let mut g = chan.lock_as(Contention::Task);
         match g.recv() {
             RecvAttempt::Received(v, wake) => {
+                // A sender this receive completed is woken before the lock is released.
                 g.unlock_waking(wake);
                 Poll::Ready(Ok(v))
             }
@@ -228,7 +229,10 @@ impl SendOp {
         let mut g = chan.lock_as(Contention::Task);
         match g.send(value) {
             SendAttempt::Sent(wake) => {
-                g.unlock_waking(wake);
+                // After unlocking, unlike a receive: a receiver woken under the lock slowed
+                // `select_rx` (its receiving select then waits on the senders' locks).
+                drop(g);
+                wake.wake();
                 Poll::Ready(Ok(()))
             }
             SendAttempt::Closed(v) => Poll::Ready(Err(SendError(v))),

@@ -239,7 +239,7 @@ impl std::task::Wake for LoomWake {
 }
 
 /// A wake-up taken out of a completed waiter, delivered after the channel lock is released
-/// or, for async operations, just before (see `Guard::unlock_waking`).
+/// or, by an async receive, just before (see `Guard::unlock_waking`).
 /// Public only as an opaque type in the hidden select-macro API.
 #[doc(hidden)]
 #[must_use = "a completed waiter must be woken"]
