@@ -57,10 +57,10 @@
 //! it into the freed slot) wakes that sender before it releases the lock
 //! ([`RawLock::wake_then_unlock`]), as kanal does: the woken sender is queued while the
 //! other core still finds the lock taken and backs off, which keeps a busy channel's tasks
-//! on one core. In A/B runs of one bench binary (`benches/channel.rs`, 3 rounds, goro's
-//! mean) it took `mpsc_bounded1` from 11.9-17.8 ms to 10.6-11.9 ms, and `select_both`
-//! (`benches/select.rs`) from 14.2-18.0 ms to 8.5-11.2 ms (BENCHMARKS.md, "Waking under the
-//! lock"). Sends still wake a receiver after unlocking: doing it under the lock as well
+//! on one core. In alternated runs of the bench binaries before and after (goro's mean) it
+//! took `mpsc_bounded1` from 11.9-20.8 ms (6 runs) to 10.6-11.9 ms (3 runs), and
+//! `select_both` (`benches/select.rs`) from a median of 14.9 ms to 10.0 ms (BENCHMARKS.md,
+//! "Waking under the lock"). Sends still wake a receiver after unlocking: doing it under the lock as well
 //! made `select_rx` slower (goro's median of 6 runs 31.9 ms, against 27.6 ms without), its
 //! selecting receiver waiting on the senders' locks.
 //!
