@@ -9,9 +9,8 @@
 //! measured as half the cost of an uncontended send). Critical sections are a few dozen
 //! instructions that never block, never run user code and never drop a user value (a wake
 //! delivered while the lock is still taken comes after the critical section; see "Waking
-//! under the lock"). Long
-//! waits, for a value or for room, never happen under this lock: they park in
-//! [`waiter`](crate::waiter).
+//! under the lock"). Long waits, for a value or for room, never happen under this lock:
+//! they park in [`waiter`](crate::waiter).
 //!
 //! # Contention: back off by leaving the core
 //!
@@ -60,9 +59,9 @@
 //! on one core. In alternated runs of the bench binaries before and after (goro's mean) it
 //! took `mpsc_bounded1` from 11.9-20.8 ms (6 runs) to 10.6-11.9 ms (3 runs), and
 //! `select_both` (`benches/select.rs`) from a median of 14.9 ms to 10.0 ms (BENCHMARKS.md,
-//! "Waking under the lock"). Sends still wake a receiver after unlocking: doing it under the lock as well
-//! made `select_rx` slower (goro's median of 6 runs 31.9 ms, against 27.6 ms without), its
-//! selecting receiver waiting on the senders' locks.
+//! "Waking under the lock"). Sends still wake a receiver after unlocking: doing it under
+//! the lock as well made `select_rx` slower (goro's median of 6 runs 31.9 ms, against
+//! 27.6 ms without), its selecting receiver waiting on the senders' locks.
 //!
 //! A waker is foreign code, and two things it may do would deadlock on a lock held across
 //! it: use the same channel (an executor that is shutting down drops the woken task on the
@@ -320,15 +319,11 @@ impl RawLock {
     /// it) or it is released, so that no thread waits while it keeps a lock.
     #[cold]
     fn release_kept(&self) -> bool {
-        let kept = KEPT.with(|k| k.replace(std::ptr::null()));
-        if kept.is_null() {
-            return false;
-        }
-        if std::ptr::eq(kept, self) {
+        if KEPT.with(|k| std::ptr::eq(k.get(), self)) {
+            KEPT.with(|k| k.set(std::ptr::null()));
             return true;
         }
-        // SAFETY: as in `release_kept_lock`.
-        unsafe { (*kept).unlock() };
+        release_kept_lock();
         false
     }
 
@@ -360,13 +355,10 @@ impl RawLock {
                 }
             }
         }
-        let previous = KEPT.with(|k| k.replace(self));
-        if !previous.is_null() {
-            // Waking under a lock while a wake under another one is running (a wake that
-            // completed an operation on a second channel): release the first one now.
-            // SAFETY: as in `release_kept`.
-            unsafe { (*previous).unlock() };
-        }
+        // A wake under another lock still running on this thread (it completed an
+        // operation on a second channel) releases that lock first: one kept lock at most.
+        release_kept_lock();
+        KEPT.with(|k| k.set(self));
         let release = Release(self);
         wake();
         drop(release);
