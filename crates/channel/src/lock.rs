@@ -319,12 +319,23 @@ impl RawLock {
     /// it) or it is released, so that no thread waits while it keeps a lock.
     #[cold]
     fn release_kept(&self) -> bool {
-        if KEPT.with(|k| std::ptr::eq(k.get(), self)) {
-            KEPT.with(|k| k.set(std::ptr::null()));
+        if self.unkeep() {
             return true;
         }
         release_kept_lock();
         false
+    }
+
+    /// If this thread keeps `self` across a wake, clears that record (the caller now owns
+    /// the release) and returns `true`.
+    fn unkeep(&self) -> bool {
+        KEPT.with(|k| {
+            let kept = std::ptr::eq(k.get(), self);
+            if kept {
+                k.set(std::ptr::null());
+            }
+            kept
+        })
     }
 
     /// Runs `wake`, then releases the lock, which the caller holds with its critical
@@ -340,16 +351,8 @@ impl RawLock {
         struct Release<'a>(&'a RawLock);
         impl Drop for Release<'_> {
             fn drop(&mut self) {
-                let me: *const RawLock = self.0;
-                let still_kept = KEPT.with(|k| {
-                    let kept = std::ptr::eq(k.get(), me);
-                    if kept {
-                        k.set(std::ptr::null());
-                    }
-                    kept
-                });
                 // Still recorded as kept: nobody took it over or released it.
-                if still_kept {
+                if self.0.unkeep() {
                     // SAFETY: we held the lock and nobody took the release from us.
                     unsafe { self.0.unlock() };
                 }
